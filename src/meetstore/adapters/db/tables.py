@@ -1,0 +1,193 @@
+"""SQLAlchemy 2 tables. Alembic migrations in `meetstore/migrations` create them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every engine (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    webhook_secret_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    storage_version_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class StorageConfigRow(Base):
+    """The account's storage configuration in force (at most one row per account)."""
+
+    __tablename__ = "storage_configs"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(16))
+    bucket_name: Mapped[str] = mapped_column(String(63))
+    region: Mapped[str] = mapped_column(String(32))
+    endpoint_url: Mapped[str | None] = mapped_column(String(2048))
+    access_mode: Mapped[str] = mapped_column(String(16))
+    prefix: Mapped[str] = mapped_column(String(512))
+    prefix_audio: Mapped[str] = mapped_column(String(512))
+    prefix_video: Mapped[str] = mapped_column(String(512))
+    prefix_transcript: Mapped[str] = mapped_column(String(512))
+    prefix_metadata: Mapped[str] = mapped_column(String(512))
+    access_key_id_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_key_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Optional features (role, encryption, health) that are not part of the base contract."""
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    validated_at: Mapped[datetime]
+
+
+class Bot(Base):
+    __tablename__ = "bots"
+    __table_args__ = (
+        UniqueConstraint("account_id", "idempotency_key", name="uq_bots_idempotency"),
+        Index("ix_bots_account_created", "account_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    transcript_id: Mapped[str] = mapped_column(String(36), unique=True)
+    transcript_provider: Mapped[str] = mapped_column(String(64), default="meetstream")
+    meeting_link: Mapped[str] = mapped_column(Text)
+    bot_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    callback_url: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    runtime: Mapped[str] = mapped_column(String(16), default="simulated")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    # The pin: where this bot's files were written. Set once, when the bot leaves; never changed.
+    pin_kind: Mapped[str | None] = mapped_column(String(16))
+    pin_bucket: Mapped[str | None] = mapped_column(String(255))
+    pin_region: Mapped[str | None] = mapped_column(String(32))
+    pin_endpoint_url: Mapped[str | None] = mapped_column(String(2048))
+    pin_config_version: Mapped[int | None] = mapped_column(Integer)
+    pin_prefixes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pinned_at: Mapped[datetime | None]
+    meeting_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """video_info, participants and speaker timeline, as the runtime reported them."""
+
+
+class Artifact(Base):
+    """One file of a bot: the durable upload outbox row."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (
+        UniqueConstraint("bot_id", "kind", "seq", "participant", name="uq_artifacts_identity"),
+        Index("ix_artifacts_claim", "state", "next_attempt_at"),
+        Index("ix_artifacts_bot_kind_seq", "bot_id", "kind", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id"))
+    account_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    participant: Mapped[str] = mapped_column(String(64), default="")
+    spool_name: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(1024))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    last_error_code: Mapped[str | None] = mapped_column(String(64))
+    last_error_operation: Mapped[str | None] = mapped_column(String(64))
+    last_error_message: Mapped[str | None] = mapped_column(Text)
+    uploaded_at: Mapped[datetime | None]
+    spool_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    taken_at_s: Mapped[float | None]
+    created_at: Mapped[datetime]
+
+
+class WebhookEvent(Base):
+    """One webhook delivery: the delivery outbox row."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        Index("ix_webhooks_claim", "state", "next_attempt_at"),
+        Index("ix_webhooks_bot", "bot_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    account_id: Mapped[str] = mapped_column(String(36))
+    bot_id: Mapped[str | None] = mapped_column(String(36))
+    event: Mapped[str] = mapped_column(String(64))
+    callback_url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    """The exact JSON bytes that are signed and sent."""
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class WorkerHeartbeat(Base):
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    seen_at: Mapped[datetime]

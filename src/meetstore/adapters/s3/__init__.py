@@ -1,0 +1,1 @@
+"""S3: per-config client cache, validation, upload, presign, error mapping."""

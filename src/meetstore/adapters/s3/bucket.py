@@ -1,0 +1,90 @@
+"""One S3 bucket as an ObjectStore: presign, small reads and writes, streamed uploads."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from meetstore.adapters.s3.errors import translate
+
+
+def sha256_b64_of_bytes(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+
+
+class S3Bucket:
+    """The `ObjectStore` port over a (cached) boto3 client."""
+
+    def __init__(
+        self, client: Any, bucket: str, *, region: str, extra_put_args: dict[str, str] | None = None
+    ) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._region = region
+        self.extra_put_args: dict[str, str] = dict(extra_put_args or {})
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    def presign_get(self, key: str, expires_in: int) -> str:
+        url: str = self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
+        )
+        return url
+
+    def head_bucket(self) -> None:
+        try:
+            self._client.head_bucket(Bucket=self._bucket)
+        except Exception as exc:
+            raise translate(exc, operation="HeadBucket", bucket=self._bucket, region=self._region) from None
+
+    def diagnose_bare_error(self) -> str | None:
+        """After a bodiless 403 on HEAD: one listing call whose error body names the real code."""
+        try:
+            self._client.list_objects_v2(Bucket=self._bucket, MaxKeys=1)
+        except Exception as exc:
+            return translate(
+                exc, operation="ListObjectsV2", bucket=self._bucket, region=self._region
+            ).s3_error
+        return None
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
+        try:
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                ChecksumSHA256=sha256_b64_of_bytes(data),
+                **self.extra_put_args,
+            )
+        except Exception as exc:
+            raise translate(
+                exc, operation="PutObject", bucket=self._bucket, key=key, region=self._region
+            ) from None
+
+    def read_bytes(self, key: str, max_bytes: int) -> bytes:
+        try:
+            resp = self._client.get_object(Bucket=self._bucket, Key=key)
+            body = resp["Body"]
+            try:
+                data: bytes = body.read(max_bytes + 1)
+            finally:
+                body.close()
+        except Exception as exc:
+            raise translate(
+                exc, operation="GetObject", bucket=self._bucket, key=key, region=self._region
+            ) from None
+        if len(data) > max_bytes:
+            raise ValueError(f"object {key} is larger than {max_bytes} bytes")
+        return data
+
+    def upload_file(self, path: Path, key: str, *, content_type: str, sha256_b64: str) -> None:
+        raise NotImplementedError  # provided by the upload pipeline (adapters/s3/upload.py)

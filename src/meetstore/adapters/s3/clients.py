@@ -1,0 +1,153 @@
+"""boto3 clients: one per (account, configuration version), built from one shared Session.
+
+Credentials reach this module sealed (`SealedCredentials`) or as `SecretStr`; they are opened
+here, at the moment a client is built, and live on only inside that client.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from pydantic import SecretStr
+
+from meetstore.domain.ports import SecretBox
+
+ACCESS_KEY_PURPOSE = "storage.access_key_id"
+SECRET_KEY_PURPOSE = "storage.secret_key"
+
+
+@dataclass(frozen=True)
+class SealedCredentials:
+    account_id: str
+    access_key_id_ct: bytes
+    secret_key_ct: bytes
+
+    def __repr__(self) -> str:
+        return f"SealedCredentials(account_id={self.account_id!r})"
+
+
+@dataclass(frozen=True)
+class PlainCredentials:
+    access_key_id: SecretStr
+    secret_key: SecretStr
+
+
+Credentials = SealedCredentials | PlainCredentials | None
+"""None: the default AWS credential chain (platform bucket on an instance role)."""
+
+
+@dataclass(frozen=True)
+class S3Target:
+    """Everything needed to talk to one bucket."""
+
+    cache_key: tuple[str, int]
+    bucket: str
+    region: str
+    endpoint_url: str | None
+    credentials: Credentials
+
+    def __repr__(self) -> str:
+        return f"S3Target(bucket={self.bucket!r}, region={self.region!r}, endpoint_url={self.endpoint_url!r})"
+
+
+class S3ClientFactory:
+    """Builds and caches clients. Owned by the app container; never module-global."""
+
+    def __init__(
+        self,
+        box: SecretBox,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        max_pool_connections: int = 32,
+        cache_size: int = 1024,
+    ) -> None:
+        self._box = box
+        self._session = boto3.session.Session()
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[str, int], Any] = OrderedDict()
+        self._cache_size = cache_size
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._pool = max_pool_connections
+
+    def _config(self, endpoint_url: str | None, *, connect: float, read: float, attempts: int) -> Config:
+        return Config(
+            signature_version="s3v4",
+            connect_timeout=connect,
+            read_timeout=read,
+            retries={"total_max_attempts": attempts, "mode": "standard"},
+            max_pool_connections=self._pool,
+            s3={"addressing_style": "path" if endpoint_url else "virtual"},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+
+    def _keys(self, creds: Credentials) -> dict[str, str]:
+        if creds is None:
+            return {}
+        if isinstance(creds, PlainCredentials):
+            return {
+                "aws_access_key_id": creds.access_key_id.get_secret_value(),
+                "aws_secret_access_key": creds.secret_key.get_secret_value(),
+            }
+        return {
+            "aws_access_key_id": self._box.open(
+                creds.access_key_id_ct, account_id=creds.account_id, purpose=ACCESS_KEY_PURPOSE
+            ),
+            "aws_secret_access_key": self._box.open(
+                creds.secret_key_ct, account_id=creds.account_id, purpose=SECRET_KEY_PURPOSE
+            ),
+        }
+
+    def _build(self, target: S3Target, config: Config) -> Any:
+        with self._lock:  # boto3 Sessions are not thread-safe while building clients
+            return self._session.client(
+                "s3",
+                region_name=target.region,
+                endpoint_url=target.endpoint_url,
+                config=config,
+                **self._keys(target.credentials),
+            )
+
+    def client(self, target: S3Target) -> Any:
+        """The cached client for `target.cache_key` (built on first use)."""
+        with self._lock:
+            cached = self._cache.get(target.cache_key)
+            if cached is not None:
+                self._cache.move_to_end(target.cache_key)
+                return cached
+        client = self._build(
+            target,
+            self._config(
+                target.endpoint_url, connect=self._connect_timeout, read=self._read_timeout, attempts=1
+            ),
+        )
+        with self._lock:
+            existing = self._cache.setdefault(target.cache_key, client)
+            self._cache.move_to_end(target.cache_key)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+            return existing
+
+    def one_off_client(self, target: S3Target, *, timeout_s: float) -> Any:
+        """An uncached client for validation: short timeouts, no retries."""
+        return self._build(
+            target,
+            self._config(target.endpoint_url, connect=min(5.0, timeout_s), read=timeout_s, attempts=1),
+        )
+
+    def forget(self, account_id: str) -> None:
+        """Drop every cached client of an account (its credentials were replaced or deleted)."""
+        with self._lock:
+            for key in [k for k in self._cache if k[0] == account_id]:
+                del self._cache[key]
+
+    def cached_count(self) -> int:
+        with self._lock:
+            return len(self._cache)

@@ -1,0 +1,41 @@
+"""The FastAPI app factory. Everything it needs comes from the container it is given."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from meetstore import __version__
+from meetstore.api.errors import install_error_handlers
+from meetstore.api.routes import health, storage
+from meetstore.container import Container
+
+Hook = Callable[[Container], Callable[[], None]]
+"""Starts something when the app starts; returns the function that stops it."""
+
+
+def create_app(container: Container, *, background: list[Hook] | None = None) -> FastAPI:
+    hooks = list(background or [])
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stops = [hook(container) for hook in hooks]
+        try:
+            yield
+        finally:
+            for stop in reversed(stops):
+                stop()
+
+    app = FastAPI(
+        title="meetstore",
+        version=__version__,
+        description="MeetStream-compatible media storage API (custom S3 storage, uploads, presigned fetch).",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(storage.router)
+    return app

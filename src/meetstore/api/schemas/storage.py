@@ -1,0 +1,106 @@
+"""Request bodies of the storage-configuration endpoints (strict: unknown fields are 400)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from meetstore.adapters.net_guard import parse_http_url
+from meetstore.domain.storage_config import (
+    DEFAULT_PREFIX,
+    AccessMode,
+    Category,
+    PrefixError,
+    bucket_name_problem,
+    normalise_prefix,
+    region_problem,
+)
+from meetstore.errors import InvalidRequest
+from meetstore.services.storage_config import StorageConfigInput
+
+
+def _prefix(value: str) -> str:
+    try:
+        return normalise_prefix(value)
+    except PrefixError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class PrefixesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    audio: str | None = None
+    video: str | None = None
+    transcript: str | None = None
+    metadata: str | None = None
+
+    @field_validator("audio", "video", "transcript", "metadata")
+    @classmethod
+    def _norm(cls, v: str | None) -> str | None:
+        return None if v is None else _prefix(v)
+
+
+class StorageConfigIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    provider: Literal["aws"]
+    bucket_name: str = Field(max_length=255)
+    region: str = Field(max_length=64)
+    access_key_id: SecretStr = Field(min_length=1, max_length=256)
+    secret_key: SecretStr = Field(min_length=1, max_length=1024)
+    access_mode: Literal["read_write", "write_only"] = "read_write"
+    prefix: str = DEFAULT_PREFIX
+    prefixes: PrefixesIn | None = None
+    endpoint_url: str | None = Field(default=None, max_length=2048)
+
+    @field_validator("bucket_name")
+    @classmethod
+    def _bucket(cls, v: str) -> str:
+        problem = bucket_name_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        problem = region_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("prefix")
+    @classmethod
+    def _base_prefix(cls, v: str) -> str:
+        return _prefix(v)
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        try:
+            parse_http_url(v, "endpoint_url")
+        except InvalidRequest as exc:
+            raise ValueError(exc.message) from None
+        return v.rstrip("/")
+
+    def to_input(self) -> StorageConfigInput:
+        overrides: dict[Category, str] = {}
+        if self.prefixes is not None:
+            for cat in Category:
+                value = getattr(self.prefixes, cat.value)
+                if value is not None:
+                    overrides[cat] = value
+        return StorageConfigInput(
+            bucket_name=self.bucket_name,
+            region=self.region,
+            access_key_id=self.access_key_id,
+            secret_key=self.secret_key,
+            access_mode=AccessMode(self.access_mode),
+            prefix=self.prefix,
+            prefixes=overrides,
+            endpoint_url=self.endpoint_url,
+            provider=self.provider,
+        )

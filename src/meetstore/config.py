@@ -1,0 +1,105 @@
+"""Settings: every knob is a `MEETSTORE_*` environment variable (pydantic-settings).
+
+Secrets held here (`master_key`, `runtime_token`, platform S3 keys) are `SecretStr`, so they
+never show in a repr, a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEETSTORE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".meetstore")
+    database_url: str | None = None
+    """SQLAlchemy URL. Default: SQLite file `<data_dir>/meetstore.db` (WAL)."""
+
+    # Envelope encryption. Without either, a key file is generated in data_dir (mode 0600).
+    master_key: SecretStr | None = None
+    """Base64 of 32 random bytes; the current master key."""
+    old_master_keys: SecretStr | None = None
+    """Comma-separated base64 keys still accepted for decryption (after a rotation)."""
+    kms_key_id: str | None = None
+
+    runtime_token: SecretStr | None = None
+    """Bearer token of bot runtimes for the ingest API. Generated into data_dir when unset."""
+
+    # Platform store: "local" (a folder under data_dir, served with signed URLs) or s3://bucket/prefix.
+    platform_store: str = "local"
+    platform_s3_region: str = "us-east-1"
+    platform_s3_endpoint_url: str | None = None
+    platform_s3_access_key_id: SecretStr | None = None
+    platform_s3_secret_access_key: SecretStr | None = None
+    public_base_url: str | None = None
+    """Base URL clients reach this server at (for local-store download links)."""
+
+    allow_private_endpoints: bool = False
+
+    # Presigned URL lifetimes, seconds.
+    url_ttl_audio: int = 3600
+    url_ttl_video: int = 600
+    url_ttl_audio_streams: int = 600
+    url_ttl_screenshots: int = 600
+    url_ttl_chats: int = 3600
+    url_ttl_transcript: int = 3600
+    url_ttl_manifest: int = 3600
+
+    # Upload pipeline.
+    upload_worker: bool = True
+    upload_concurrency: int = 2
+    upload_max_attempts: int = 6
+    upload_backoff_base_s: float = 1.0
+    upload_backoff_max_s: float = 300.0
+    lease_seconds: float = 60.0
+    poll_interval_s: float = 0.2
+    multipart_threshold_mb: int = 16
+    multipart_chunksize_mb: int = 8
+    transfer_max_concurrency: int = 4
+    spool_retention_days: float = 7.0
+    s3_connect_timeout_s: float = 5.0
+    s3_read_timeout_s: float = 10.0
+    validation_timeout_s: float = 10.0
+
+    # Webhooks.
+    webhook_max_age_s: float = 24 * 3600
+    webhook_backoff_base_s: float = 2.0
+    webhook_backoff_max_s: float = 3600.0
+
+    # Simulated runtime.
+    simulated_default_duration_s: float = 10.0
+    simulated_step_delay_s: float = 0.2
+
+    # API.
+    max_body_bytes: int = 1024 * 1024
+    rate_limit_per_minute: int = 600
+    rate_limit_burst: int = 120
+    log_level: str = "INFO"
+
+    # Health re-validation (issue 8).
+    health_interval_s: float = 3600.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'meetstore.db').resolve()}"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def local_store_dir(self) -> Path:
+        return self.data_dir / "platform-store"
+
+    def ttl_for(self, kind: str) -> int:
+        value = getattr(self, f"url_ttl_{kind}")
+        assert isinstance(value, int)
+        return value

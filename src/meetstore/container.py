@@ -1,0 +1,73 @@
+"""The composition root: settings → database, crypto, S3 clients, services. One per process."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meetstore.adapters.crypto.envelope import EnvelopeBox, LocalKeyProvider, decode_master_key, load_keyring
+from meetstore.adapters.db.engine import Database
+from meetstore.adapters.s3.clients import S3ClientFactory
+from meetstore.config import Settings
+from meetstore.services.accounts import AccountService
+from meetstore.services.storage_config import StorageConfigService
+
+RUNTIME_TOKEN_FILE = "runtime.token"
+
+
+def build_key_provider(settings: Settings) -> LocalKeyProvider:
+    if settings.master_key is not None:
+        current = decode_master_key(settings.master_key.get_secret_value())
+        older_raw = settings.old_master_keys.get_secret_value() if settings.old_master_keys else ""
+        older = [decode_master_key(k) for k in older_raw.split(",") if k.strip()]
+        return LocalKeyProvider(current, older)
+    current, older = load_keyring(settings.data_dir)
+    return LocalKeyProvider(current, older)
+
+
+def runtime_token(settings: Settings) -> str:
+    if settings.runtime_token is not None:
+        return settings.runtime_token.get_secret_value()
+    path = Path(settings.data_dir) / RUNTIME_TOKEN_FILE
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    path.write_text(token)
+    path.chmod(0o600)
+    return token
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    box: EnvelopeBox
+    s3: S3ClientFactory
+    accounts: AccountService
+    storage: StorageConfigService
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Services added by later layers (bots, uploads, fetch, webhooks), keyed by name."""
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_container(settings: Settings | None = None) -> Container:
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    box = EnvelopeBox(build_key_provider(settings))
+    s3 = S3ClientFactory(
+        box, connect_timeout=settings.s3_connect_timeout_s, read_timeout=settings.s3_read_timeout_s
+    )
+    return Container(
+        settings=settings,
+        db=db,
+        box=box,
+        s3=s3,
+        accounts=AccountService(db, box),
+        storage=StorageConfigService(db, box, s3, settings),
+    )

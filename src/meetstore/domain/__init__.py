@@ -1,0 +1,1 @@
+"""Pure domain: no FastAPI, SQLAlchemy or boto3 imports here."""

@@ -1,0 +1,115 @@
+"""Artifact kinds, the file names a runtime hands in, and the upload state machine."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from meetstore.domain.storage_config import Category
+
+
+class ArtifactKind(StrEnum):
+    AUDIO = "audio"
+    AUDIO_STREAM = "audio_stream"
+    VIDEO = "video"
+    SCREENSHOT = "screenshot"
+    TRANSCRIPT_RAW = "transcript_raw"
+    TRANSCRIPT_PROCESSED = "transcript_processed"
+    CHAT = "chat"
+    MANIFEST = "manifest"
+
+
+CATEGORY_OF: dict[ArtifactKind, Category] = {
+    ArtifactKind.AUDIO: Category.AUDIO,
+    ArtifactKind.AUDIO_STREAM: Category.AUDIO,
+    ArtifactKind.VIDEO: Category.VIDEO,
+    ArtifactKind.SCREENSHOT: Category.VIDEO,
+    ArtifactKind.TRANSCRIPT_RAW: Category.TRANSCRIPT,
+    ArtifactKind.TRANSCRIPT_PROCESSED: Category.TRANSCRIPT,
+    ArtifactKind.CHAT: Category.METADATA,
+    ArtifactKind.MANIFEST: Category.METADATA,
+}
+
+CONTENT_TYPE_OF: dict[ArtifactKind, str] = {
+    ArtifactKind.AUDIO: "audio/mpeg",
+    ArtifactKind.AUDIO_STREAM: "audio/webm",
+    ArtifactKind.VIDEO: "video/mp4",
+    ArtifactKind.SCREENSHOT: "image/png",
+    ArtifactKind.TRANSCRIPT_RAW: "application/json",
+    ArtifactKind.TRANSCRIPT_PROCESSED: "application/json",
+    ArtifactKind.CHAT: "application/json",
+    ArtifactKind.MANIFEST: "application/json",
+}
+
+# Files a runtime may hand in that are meeting data folded into the manifest, not uploaded alone.
+MANIFEST_INPUTS = ("participants.json", "speaker_timeline.json")
+
+_SCREENSHOT_RE = re.compile(r"^screenshots/(\d{1,9})\.png$")
+_STREAM_RE = re.compile(r"^audio_streams/([a-z0-9][a-z0-9-]{0,63})_(\d{1,4})\.webm$")
+
+
+@dataclass(frozen=True)
+class SpoolName:
+    """A recorded file's name, parsed: what it is and its place in a collection."""
+
+    kind: ArtifactKind
+    seq: int = 0
+    participant: str = ""
+
+
+def parse_spool_name(name: str) -> SpoolName | None:
+    """The artifact a runtime's file name stands for, or None when the name is not one of ours."""
+    fixed = {
+        "audio.mp3": ArtifactKind.AUDIO,
+        "video.mp4": ArtifactKind.VIDEO,
+        "chat.json": ArtifactKind.CHAT,
+        "transcript/raw.json": ArtifactKind.TRANSCRIPT_RAW,
+        "transcript/processed.json": ArtifactKind.TRANSCRIPT_PROCESSED,
+    }
+    if name in fixed:
+        return SpoolName(fixed[name])
+    m = _SCREENSHOT_RE.match(name)
+    if m and int(m.group(1)) >= 1:
+        return SpoolName(ArtifactKind.SCREENSHOT, seq=int(m.group(1)))
+    m = _STREAM_RE.match(name)
+    if m and int(m.group(2)) >= 1:
+        return SpoolName(ArtifactKind.AUDIO_STREAM, seq=int(m.group(2)), participant=m.group(1))
+    return None
+
+
+def is_accepted_file_name(name: str) -> bool:
+    return parse_spool_name(name) is not None or name in MANIFEST_INPUTS
+
+
+class UploadState(StrEnum):
+    PENDING = "pending"
+    UPLOADED = "uploaded"
+    FAILED = "failed"
+
+
+_LEGAL: dict[UploadState, frozenset[UploadState]] = {
+    UploadState.PENDING: frozenset({UploadState.PENDING, UploadState.UPLOADED, UploadState.FAILED}),
+    UploadState.FAILED: frozenset({UploadState.PENDING}),
+    UploadState.UPLOADED: frozenset(),
+}
+
+
+def can_transition(old: UploadState, new: UploadState) -> bool:
+    return new in _LEGAL[old]
+
+
+FINAL_STATES = frozenset({UploadState.UPLOADED, UploadState.FAILED})
+
+
+class BotStatus(StrEnum):
+    JOINING = "Joining"
+    IN_MEETING = "InMeeting"
+    RECORDING = "Recording"
+    LEAVING = "Leaving"
+    STOPPED = "Stopped"
+    ERROR = "Error"
+    DONE = "Done"
+
+
+LIVE_STATUSES = frozenset({BotStatus.JOINING, BotStatus.IN_MEETING, BotStatus.RECORDING, BotStatus.LEAVING})

@@ -1,0 +1,84 @@
+"""The fetch decision of API.md ("Fetch endpoints", outcomes 2-7) as one pure function.
+
+Outcome 1 (unknown or foreign bot) is decided before: there is no bot to ask about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from meetstore.domain.storage_config import AccessMode
+
+
+class PinKind(StrEnum):
+    PLATFORM = "platform"
+    CUSTOM = "custom"
+
+
+@dataclass(frozen=True)
+class PinnedLocation:
+    """Where a bot's files were written; recorded once, never moved."""
+
+    kind: PinKind
+    bucket: str
+    region: str
+    endpoint_url: str | None = None
+    config_version: int | None = None
+
+
+@dataclass(frozen=True)
+class CurrentStorage:
+    """The account's storage configuration in force now (None when there is none)."""
+
+    bucket: str
+    region: str
+    endpoint_url: str | None
+    access_mode: AccessMode
+    version: int
+
+
+class ArtifactState(StrEnum):
+    NOT_PINNED = "not_pinned"  # the bot has not left its meeting yet: no file is final
+    PENDING = "pending"  # written, upload not final yet
+    MISSING = "missing"  # never produced
+    FAILED = "failed"  # upload failed for good
+    UPLOADED = "uploaded"
+
+
+class Outcome(StrEnum):
+    NOT_READY = "media_not_ready"  # 202
+    ARTIFACT_NOT_FOUND = "artifact_not_found"  # 404
+    UPLOAD_FAILED = "upload_failed"  # 404
+    WRITE_ONLY = "write_only_storage"  # 403
+    NOT_ACCESSIBLE = "storage_not_accessible"  # 403
+    SERVE_PLATFORM = "serve_platform"  # 200, platform store
+    SERVE_CUSTOM = "serve_custom"  # 200, the customer's bucket with the config in force
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    storage: CurrentStorage | None = None  # the configuration to sign with, for SERVE_CUSTOM
+
+
+def same_bucket(pin: PinnedLocation, current: CurrentStorage) -> bool:
+    """Whether the configuration in force points at the very bucket the bot was pinned to."""
+    return pin.bucket == current.bucket and (pin.endpoint_url or None) == (current.endpoint_url or None)
+
+
+def decide(pin: PinnedLocation | None, current: CurrentStorage | None, state: ArtifactState) -> Decision:
+    """What a fetch endpoint answers for one artifact (or collection) of a bot."""
+    if pin is None or state in (ArtifactState.NOT_PINNED, ArtifactState.PENDING):
+        return Decision(Outcome.NOT_READY)
+    if state is ArtifactState.MISSING:
+        return Decision(Outcome.ARTIFACT_NOT_FOUND)
+    if state is ArtifactState.FAILED:
+        return Decision(Outcome.UPLOAD_FAILED)
+    if pin.kind is PinKind.PLATFORM:
+        return Decision(Outcome.SERVE_PLATFORM)
+    if current is None or not same_bucket(pin, current):
+        return Decision(Outcome.NOT_ACCESSIBLE)
+    if current.access_mode is AccessMode.WRITE_ONLY:
+        return Decision(Outcome.WRITE_ONLY)
+    return Decision(Outcome.SERVE_CUSTOM, storage=current)

@@ -1,0 +1,136 @@
+"""The domain error tree. No HTTP status codes here: `api/errors.py` maps each class once.
+
+Every error carries a human `message` (never a secret) and a machine `code`; `details` holds the
+extra fields API.md names for that code (`s3_error`, `bucket`, `key`, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MeetstoreError(Exception):
+    code: str = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details: dict[str, Any] = details
+
+
+class InvalidRequest(MeetstoreError):
+    """Malformed input. `errors` is a list of {"field", "message"}."""
+
+    code = "invalid_request"
+
+    def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message, errors=errors or [])
+
+
+class NotAuthenticated(MeetstoreError):
+    code = "not_authenticated"
+
+
+class InvalidApiKey(MeetstoreError):
+    code = "invalid_api_key"
+
+
+class NotFound(MeetstoreError):
+    code = "not_found"
+
+
+class BotNotFound(NotFound):
+    code = "bot_not_found"
+
+
+class StorageNotConfigured(NotFound):
+    code = "storage_not_configured"
+
+
+class ArtifactNotFound(NotFound):
+    code = "artifact_not_found"
+
+
+class UploadFailed(NotFound):
+    """The artifact's upload failed for good (details: s3_error, operation, bucket, key)."""
+
+    code = "upload_failed"
+
+
+class MediaNotReady(MeetstoreError):
+    code = "media_not_ready"
+
+
+class AccessRefused(MeetstoreError):
+    """A pinned file that meetstore may not serve (write_only_storage, storage_not_accessible)."""
+
+    code = "write_only_storage"
+
+
+class StorageValidationFailed(MeetstoreError):
+    """Validation of a storage configuration failed (details: s3_error, operation, key)."""
+
+    code = "storage_validation_failed"
+
+
+class EndpointNotAllowed(MeetstoreError):
+    code = "endpoint_not_allowed"
+
+
+class Conflict(MeetstoreError):
+    code = "conflict"
+
+
+class NothingToRetry(Conflict):
+    code = "nothing_to_retry"
+
+
+class RateLimited(MeetstoreError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(MeetstoreError):
+    """A dependency (database, spool) is down; the caller may retry."""
+
+    code = "unavailable"
+
+
+class InsufficientStorage(MeetstoreError):
+    """The spool cannot take the file (disk full)."""
+
+    code = "insufficient_storage"
+
+
+class PayloadTooLarge(MeetstoreError):
+    code = "payload_too_large"
+
+
+class S3OperationError(MeetstoreError):
+    """An S3 call failed. `s3_error` is the S3 error code; `transient` says whether a retry may help."""
+
+    code = "s3_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        s3_error: str,
+        operation: str,
+        bucket: str,
+        key: str | None = None,
+        transient: bool = False,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message, s3_error=s3_error, operation=operation, bucket=bucket, key=key)
+        self.s3_error = s3_error
+        self.operation = operation
+        self.bucket = bucket
+        self.key = key
+        self.transient = transient
+        self.http_status = http_status

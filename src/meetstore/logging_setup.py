@@ -1,0 +1,29 @@
+"""Logging: one format, and a last-line filter that masks anything shaped like our secrets."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_SECRET_SHAPES = re.compile(r"(ms_[A-Za-z0-9_-]{20,}|whsec_[A-Za-z0-9_-]{20,})")
+
+
+class RedactSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _SECRET_SHAPES.search(message):
+            record.msg = _SECRET_SHAPES.sub("[redacted]", message)
+            record.args = None
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if not any(isinstance(f, RedactSecrets) for h in root.handlers for f in h.filters):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RedactSecrets())
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("botocore", "boto3", "s3transfer", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
