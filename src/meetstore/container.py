@@ -1,18 +1,25 @@
-"""The composition root: settings → database, crypto, S3 clients, services. One per process."""
+"""The composition root: settings → database, crypto, S3 clients, stores, services. One per process."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from meetstore.adapters.crypto.envelope import EnvelopeBox, LocalKeyProvider, decode_master_key, load_keyring
 from meetstore.adapters.db.engine import Database
+from meetstore.adapters.platform_store.factory import PlatformStore, build_platform_store
 from meetstore.adapters.s3.clients import S3ClientFactory
 from meetstore.config import Settings
+from meetstore.runtime.simulator import SimulatedRuntime
 from meetstore.services.accounts import AccountService
+from meetstore.services.bots import BotService
+from meetstore.services.fetch import FetchService
+from meetstore.services.ingest import IngestService
+from meetstore.services.locations import Locations
 from meetstore.services.storage_config import StorageConfigService
+from meetstore.services.uploads import UploadService
+from meetstore.services.webhooks import WebhookService
 
 RUNTIME_TOKEN_FILE = "runtime.token"
 
@@ -46,12 +53,19 @@ class Container:
     db: Database
     box: EnvelopeBox
     s3: S3ClientFactory
+    platform: PlatformStore
     accounts: AccountService
     storage: StorageConfigService
-    extras: dict[str, Any] = field(default_factory=dict)
-    """Services added by later layers (bots, uploads, fetch, webhooks), keyed by name."""
+    locations: Locations
+    ingest: IngestService
+    runtime: SimulatedRuntime
+    bots: BotService
+    uploads: UploadService
+    fetch: FetchService
+    webhooks: WebhookService
 
     def close(self) -> None:
+        self.runtime.stop()
         self.db.dispose()
 
 
@@ -63,11 +77,25 @@ def build_container(settings: Settings | None = None) -> Container:
     s3 = S3ClientFactory(
         box, connect_timeout=settings.s3_connect_timeout_s, read_timeout=settings.s3_read_timeout_s
     )
+    platform = build_platform_store(settings, s3)
+    accounts = AccountService(db, box)
+    storage = StorageConfigService(db, box, s3, settings)
+    locations = Locations(settings, s3, platform, storage)
+    ingest = IngestService(db, settings, storage, platform)
+    runtime = SimulatedRuntime(settings, ingest)
     return Container(
         settings=settings,
         db=db,
         box=box,
         s3=s3,
-        accounts=AccountService(db, box),
-        storage=StorageConfigService(db, box, s3, settings),
+        platform=platform,
+        accounts=accounts,
+        storage=storage,
+        locations=locations,
+        ingest=ingest,
+        runtime=runtime,
+        bots=BotService(db, settings, ingest, runtime),
+        uploads=UploadService(db, settings, locations),
+        fetch=FetchService(db, settings, locations),
+        webhooks=WebhookService(db, settings, accounts),
     )

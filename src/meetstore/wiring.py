@@ -1,4 +1,4 @@
-"""Which background loops run inside an API process (upload, webhook workers, simulator)."""
+"""Which background loops run inside an API process (upload and webhook workers)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from meetstore.api.app import Hook
 
 
 def background_hooks(*, with_upload_worker: bool) -> list[Hook]:
-    """The hooks an API process starts. Workers are added by the pipeline modules."""
+    """The hooks an API process starts: the upload and webhook workers unless told not to."""
     hooks: list[Hook] = []
+    if with_upload_worker:
+        from meetstore.worker.hooks import upload_worker_hook, webhook_worker_hook
+
+        hooks += [upload_worker_hook, webhook_worker_hook]
     return hooks

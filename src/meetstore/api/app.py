@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from meetstore import __version__
 from meetstore.api.errors import install_error_handlers
-from meetstore.api.routes import health, storage
+from meetstore.api.routes import bots, fetch, files, health, ingest, storage
 from meetstore.container import Container
 
 Hook = Callable[[Container], Callable[[], None]]
@@ -38,4 +38,8 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(storage.router)
+    app.include_router(bots.router)
+    app.include_router(fetch.router)
+    app.include_router(files.router)
+    app.include_router(ingest.router)
     return app

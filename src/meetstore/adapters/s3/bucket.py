@@ -7,7 +7,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from boto3.s3.transfer import TransferConfig
+
 from meetstore.adapters.s3.errors import translate
+from meetstore.adapters.s3.upload import transfer_config, upload_file
 
 
 def sha256_b64_of_bytes(data: bytes) -> str:
@@ -18,12 +21,19 @@ class S3Bucket:
     """The `ObjectStore` port over a (cached) boto3 client."""
 
     def __init__(
-        self, client: Any, bucket: str, *, region: str, extra_put_args: dict[str, str] | None = None
+        self,
+        client: Any,
+        bucket: str,
+        *,
+        region: str,
+        extra_put_args: dict[str, str] | None = None,
+        transfer: TransferConfig | None = None,
     ) -> None:
         self._client = client
         self._bucket = bucket
         self._region = region
         self.extra_put_args: dict[str, str] = dict(extra_put_args or {})
+        self.transfer: TransferConfig = transfer or transfer_config(16, 8, 4)
 
     @property
     def bucket(self) -> str:
@@ -87,4 +97,15 @@ class S3Bucket:
         return data
 
     def upload_file(self, path: Path, key: str, *, content_type: str, sha256_b64: str) -> None:
-        raise NotImplementedError  # provided by the upload pipeline (adapters/s3/upload.py)
+        upload_file(
+            self._client,
+            self._bucket,
+            path,
+            key,
+            content_type=content_type,
+            sha256_b64=sha256_b64,
+            config=self.transfer,
+            size=path.stat().st_size,
+            extra_args=self.extra_put_args,
+            region=self._region,
+        )

@@ -1,0 +1,64 @@
+"""Build the platform store named by `MEETSTORE_PLATFORM_STORE` (`local` or `s3://bucket/prefix`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from meetstore.adapters.platform_store.local import LocalPlatformStore, load_signing_key
+from meetstore.adapters.s3.bucket import S3Bucket
+from meetstore.adapters.s3.clients import PlainCredentials, S3ClientFactory, S3Target
+from meetstore.adapters.s3.upload import transfer_config
+from meetstore.config import Settings
+
+
+@dataclass(frozen=True)
+class PlatformStore:
+    """The platform store and the key prefix under which each account's files live."""
+
+    store: LocalPlatformStore | S3Bucket
+    base_prefix: str
+    region: str
+    endpoint_url: str | None
+
+    @property
+    def bucket(self) -> str:
+        return self.store.bucket
+
+    def account_prefix(self, account_id: str) -> str:
+        """Platform files are namespaced by account: `{base}/accounts/{account_id}/meetstream`."""
+        head = f"{self.base_prefix}/" if self.base_prefix else ""
+        return f"{head}accounts/{account_id}/meetstream"
+
+
+def build_platform_store(settings: Settings, s3: S3ClientFactory) -> PlatformStore:
+    spec = settings.platform_store
+    transfer = transfer_config(
+        settings.multipart_threshold_mb, settings.multipart_chunksize_mb, settings.transfer_max_concurrency
+    )
+    if spec == "local":
+
+        def base_url() -> str:
+            return settings.public_base_url or f"http://{settings.host}:{settings.port}"
+
+        store = LocalPlatformStore(settings.local_store_dir, load_signing_key(settings.data_dir), base_url)
+        return PlatformStore(store, "", "local", None)
+    if not spec.startswith("s3://"):
+        raise ValueError("MEETSTORE_PLATFORM_STORE is 'local' or 's3://bucket/prefix'")
+    bucket, _, prefix = spec[len("s3://") :].partition("/")
+    creds = None
+    if settings.platform_s3_access_key_id and settings.platform_s3_secret_access_key:
+        creds = PlainCredentials(
+            SecretStr(settings.platform_s3_access_key_id.get_secret_value()),
+            SecretStr(settings.platform_s3_secret_access_key.get_secret_value()),
+        )
+    target = S3Target(
+        cache_key=("__platform__", 0),
+        bucket=bucket,
+        region=settings.platform_s3_region,
+        endpoint_url=settings.platform_s3_endpoint_url,
+        credentials=creds,
+    )
+    store_s3 = S3Bucket(s3.client(target), bucket, region=target.region, transfer=transfer)
+    return PlatformStore(store_s3, prefix.strip("/"), target.region, target.endpoint_url)

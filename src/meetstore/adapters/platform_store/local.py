@@ -1,0 +1,131 @@
+"""The embedded platform store: a local folder, served by meetstore itself at `/files/<token>`.
+
+Download URLs carry an HMAC-SHA256-signed token (key, expiry); a tampered or expired token is
+refused. The signing key lives in `<data_dir>/url-signing.key` (0600), generated on first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+LOCAL_BUCKET = "meetstore-platform"
+
+
+class TokenError(Exception):
+    """A download token that is malformed, tampered with or expired."""
+
+
+def _b64e(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def load_signing_key(data_dir: Path) -> bytes:
+    path = data_dir / "url-signing.key"
+    if path.exists():
+        return base64.b64decode(path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(base64.b64encode(key).decode())
+    return key
+
+
+@dataclass(frozen=True)
+class SignedObject:
+    key: str
+    expires_at: int
+
+
+class LocalPlatformStore:
+    """The `ObjectStore` port over a folder."""
+
+    def __init__(self, root: Path, signing_key: bytes, public_base_url: Callable[[], str]) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._signing_key = signing_key
+        self._public_base_url = public_base_url
+
+    @property
+    def bucket(self) -> str:
+        return LOCAL_BUCKET
+
+    def path_of(self, key: str) -> Path:
+        if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in key.split("/")):
+            raise ValueError("unsafe key")
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise ValueError("unsafe key")
+        return path
+
+    def upload_file(self, path: Path, key: str, *, content_type: str, sha256_b64: str) -> None:
+        dest = self.path_of(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + f".part-{secrets.token_hex(4)}")
+        digest = hashlib.sha256()
+        with path.open("rb") as src, tmp.open("wb") as out:
+            while chunk := src.read(1024 * 1024):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if base64.b64encode(digest.digest()).decode("ascii") != sha256_b64:
+            tmp.unlink(missing_ok=True)
+            raise OSError(f"checksum mismatch while storing {key}")
+        os.replace(tmp, dest)
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str) -> None:
+        dest = self.path_of(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + f".part-{secrets.token_hex(4)}")
+        tmp.write_bytes(data)
+        os.replace(tmp, dest)
+
+    def read_bytes(self, key: str, max_bytes: int) -> bytes:
+        path = self.path_of(key)
+        if path.stat().st_size > max_bytes:
+            raise ValueError(f"object {key} is larger than {max_bytes} bytes")
+        return path.read_bytes()
+
+    # --- signed download URLs -----------------------------------------------------------------
+    def sign(self, key: str, expires_in: int, *, now: float | None = None) -> str:
+        payload = json.dumps({"k": key, "e": int((now or time.time()) + expires_in)}, separators=(",", ":"))
+        body = _b64e(payload.encode())
+        mac = _b64e(hmac.new(self._signing_key, body.encode(), hashlib.sha256).digest())
+        return f"{body}.{mac}"
+
+    def verify(self, token: str, *, now: float | None = None) -> SignedObject:
+        body, sep, mac = token.partition(".")
+        if not sep:
+            raise TokenError("malformed token")
+        expected = _b64e(hmac.new(self._signing_key, body.encode(), hashlib.sha256).digest())
+        if not hmac.compare_digest(expected, mac):
+            raise TokenError("bad signature")
+        try:
+            doc = json.loads(_b64d(body))
+            key, exp = str(doc["k"]), int(doc["e"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TokenError("malformed token") from exc
+        if (now or time.time()) > exp:
+            raise TokenError("expired")
+        return SignedObject(key, exp)
+
+    def presign_get(self, key: str, expires_in: int) -> str:
+        return f"{self._public_base_url().rstrip('/')}/files/{self.sign(key, expires_in)}"
+
+    def delete_all_under(self, prefix: str) -> None:  # used by tests and retention tooling
+        shutil.rmtree(self.root / prefix, ignore_errors=True)

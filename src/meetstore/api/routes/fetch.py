@@ -1,0 +1,7 @@
+"""Fetch endpoints (presigned URLs, inline JSON). Issue 4."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

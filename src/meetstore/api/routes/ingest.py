@@ -1,0 +1,7 @@
+"""The ingest API for bot runtimes (runtime token). Issue 3."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,87 @@
+"""Webhook events as rows of the delivery outbox, written in the caller's transaction.
+
+Call `emit` inside the same session (transaction) as the state change that causes the event, so
+no event is lost between a commit and an enqueue. Delivery is the webhook worker's job.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from meetstore.adapters.db.tables import Bot, WebhookEvent
+from meetstore.domain.clock import rfc3339
+
+EVENTS = (
+    "bot.joining",
+    "bot.inmeeting",
+    "bot.recording",
+    "bot.stopped",
+    "audio.processed",
+    "video.processed",
+    "transcription.processed",
+    "bot.done",
+    "storage.upload_failed",
+    "storage.unhealthy",
+)
+
+
+def payload(
+    bot: Bot | None,
+    event: str,
+    *,
+    message: str,
+    status_code: int = 200,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "event": event,
+        "bot_id": bot.id if bot else None,
+        "bot_status": bot.status if bot else None,
+        "message": message,
+        "status_code": status_code,
+        "custom_attributes": (bot.options or {}).get("custom_attributes") if bot else None,
+        "timestamp": rfc3339(now),
+    }
+    body.update(extra or {})
+    return body
+
+
+def emit(
+    session: Session,
+    bot: Bot,
+    event: str,
+    *,
+    message: str,
+    status_code: int = 200,
+    extra: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> WebhookEvent | None:
+    """Queue `event` for `bot`'s callback_url (nothing when the bot has none)."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown event {event}")
+    if not bot.callback_url:
+        return None
+    at = now or datetime.now(UTC)
+    body = json.dumps(
+        payload(bot, event, message=message, status_code=status_code, now=at, extra=extra),
+        separators=(",", ":"),
+        sort_keys=False,
+    )
+    row = WebhookEvent(
+        account_id=bot.account_id,
+        bot_id=bot.id,
+        event=event,
+        callback_url=bot.callback_url,
+        body=body,
+        state="pending",
+        attempts=0,
+        next_attempt_at=at,
+        created_at=at,
+    )
+    session.add(row)
+    return row
