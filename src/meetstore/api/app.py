@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from meetstore import __version__
 from meetstore.api.errors import install_error_handlers
-from meetstore.api.routes import bots, fetch, files, health, ingest, storage
+from meetstore.api.routes import bots, fetch, files, health, ingest, storage, uploads
 from meetstore.container import Container
 
 Hook = Callable[[Container], Callable[[], None]]
@@ -42,4 +42,5 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
     app.include_router(fetch.router)
     app.include_router(files.router)
     app.include_router(ingest.router)
+    app.include_router(uploads.router)
     return app
