@@ -23,6 +23,7 @@ from meetstore.adapters.db.migrate import upgrade
 from meetstore.config import Settings
 from meetstore.container import Container, build_container
 from meetstore.services.accounts import NewAccount
+
 from support.moto_s3 import MotoS3
 from support.servers import RunningServer, free_port, start_server
 

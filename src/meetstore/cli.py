@@ -96,6 +96,57 @@ def serve(
     _serve(settings, workers=workers, upload_worker=not no_upload_worker)
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Upload threads (default: MEETSTORE_UPLOAD_CONCURRENCY)."),
+    ] = None,
+    grace: Annotated[
+        float, typer.Option(min=0.0, help="Seconds uploads in flight get to finish on SIGTERM/SIGINT.")
+    ] = 10.0,
+) -> None:
+    """Run upload and webhook workers without the API (scale out: run as many as you like).
+
+    SIGTERM or SIGINT stops it gracefully: uploads in flight finish within --grace seconds, what is
+    still running then is cancelled and its lease released for another worker.
+    """
+    import signal
+    import threading
+    from collections.abc import Callable
+
+    from meetstore.worker.uploads import UploadWorker
+    from meetstore.worker.webhooks import start_webhook_worker
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    container = build_container(settings)
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        console.print(f"[yellow]{signal.Signals(signum).name}: stopping gracefully[/yellow]")
+        stop_requested.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    uploads = UploadWorker(container.uploads, settings, concurrency or settings.upload_concurrency)
+    stop_webhooks: Callable[[], None] | None = None
+    try:
+        uploads.start()
+        stop_webhooks = start_webhook_worker(container)
+        console.print(
+            f"worker {uploads.worker_id}: {uploads.concurrency} upload thread(s) and webhook delivery"
+        )
+        while not stop_requested.wait(1.0):
+            pass
+    finally:
+        uploads.stop(grace_s=grace)
+        if stop_webhooks is not None:
+            stop_webhooks()
+        container.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 @accounts_app.command("create")
 def accounts_create(
     name: Annotated[str, typer.Option(help="A name for the account.")],
@@ -131,6 +182,42 @@ def accounts_rotate_webhook_secret(
     finally:
         container.close()
     typer.echo(json.dumps({"account_id": account_id, "webhook_secret": secret}) if as_json else secret)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every stored data key under a new master key, while the service keeps running.
+
+    With the generated keyring file (no MEETSTORE_MASTER_KEY), a new master key is generated, every
+    data key is re-wrapped under it, and the old key is removed once nothing uses it. With
+    MEETSTORE_MASTER_KEY, set the new key there and the old one in MEETSTORE_OLD_MASTER_KEYS, restart
+    the processes, then run this to re-wrap everything under the new key.
+    """
+    from rich.progress import Progress
+
+    from meetstore.adapters.crypto.envelope import add_new_current_key, drop_older_keys
+    from meetstore.services.keys import count_sealed, rewrap_all
+
+    settings = Settings()
+    file_keyring = settings.master_key is None
+    if file_keyring:
+        add_new_current_key(settings.data_dir)
+    container = build_container(settings)
+    try:
+        total = count_sealed(container.db)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("re-wrapping data keys", total=total)
+            report = rewrap_all(container.db, container.box, lambda n: progress.advance(task, n))
+        again = rewrap_all(container.db, container.box)  # anything sealed under the old key meanwhile
+        if file_keyring and again.rewrapped == 0:
+            drop_older_keys(settings.data_dir)
+    finally:
+        container.close()
+    console.print(
+        f"[green]re-wrapped {report.rewrapped + again.rewrapped} data keys[/green] "
+        f"({report.already_current} were already under the current key); master key id "
+        f"{container.box.current_key_id()}"
+    )
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ never show in a repr, a log line or an exception message.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,10 +72,14 @@ class Settings(BaseSettings):
     webhook_max_age_s: float = 24 * 3600
     webhook_backoff_base_s: float = 2.0
     webhook_backoff_max_s: float = 3600.0
+    webhook_concurrency: int = 4
+    """Delivery threads per webhook worker (one receiver holds at most one of them at a time)."""
 
     # Simulated runtime.
     simulated_default_duration_s: float = 10.0
     simulated_step_delay_s: float = 0.2
+    bot_runtime: Literal["simulated", "external"] = "simulated"
+    """Who runs new bots: the simulated runtime, or an external one speaking the ingest API."""
 
     # API.
     max_body_bytes: int = 1024 * 1024
@@ -84,6 +89,14 @@ class Settings(BaseSettings):
 
     # Health re-validation (issue 8).
     health_interval_s: float = 3600.0
+    health_check_max_age_s: float = 300.0
+    """A health result younger than this is reused before an upload instead of asking S3 again."""
+
+    # AssumeRole (custom storage with role_arn): meetstore's own AWS identity that assumes roles.
+    platform_aws_access_key_id: SecretStr | None = None
+    platform_aws_secret_access_key: SecretStr | None = None
+    sts_endpoint_url: str | None = None
+    sts_region: str = "us-east-1"
 
     @property
     def resolved_database_url(self) -> str:

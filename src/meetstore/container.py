@@ -6,15 +6,17 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from meetstore.adapters.crypto.envelope import EnvelopeBox, LocalKeyProvider, decode_master_key, load_keyring
+from meetstore.adapters.crypto.envelope import EnvelopeBox, LocalKeyProvider, decode_master_key
+from meetstore.adapters.crypto.keyring import FileKeyProvider
 from meetstore.adapters.db.engine import Database
 from meetstore.adapters.platform_store.factory import PlatformStore, build_platform_store
-from meetstore.adapters.s3.clients import S3ClientFactory
+from meetstore.adapters.s3.clients import RoleAssumer, S3ClientFactory
 from meetstore.config import Settings
 from meetstore.runtime.simulator import SimulatedRuntime
 from meetstore.services.accounts import AccountService
 from meetstore.services.bots import BotService
 from meetstore.services.fetch import FetchService
+from meetstore.services.health import StorageHealth
 from meetstore.services.ingest import IngestService
 from meetstore.services.locations import Locations
 from meetstore.services.storage_config import StorageConfigService
@@ -24,14 +26,13 @@ from meetstore.services.webhooks import WebhookService
 RUNTIME_TOKEN_FILE = "runtime.token"
 
 
-def build_key_provider(settings: Settings) -> LocalKeyProvider:
+def build_key_provider(settings: Settings) -> LocalKeyProvider | FileKeyProvider:
     if settings.master_key is not None:
         current = decode_master_key(settings.master_key.get_secret_value())
         older_raw = settings.old_master_keys.get_secret_value() if settings.old_master_keys else ""
         older = [decode_master_key(k) for k in older_raw.split(",") if k.strip()]
         return LocalKeyProvider(current, older)
-    current, older = load_keyring(settings.data_dir)
-    return LocalKeyProvider(current, older)
+    return FileKeyProvider(settings.data_dir)
 
 
 def runtime_token(settings: Settings) -> str:
@@ -63,6 +64,7 @@ class Container:
     uploads: UploadService
     fetch: FetchService
     webhooks: WebhookService
+    health: StorageHealth
 
     def close(self) -> None:
         self.runtime.stop()
@@ -74,8 +76,18 @@ def build_container(settings: Settings | None = None) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     box = EnvelopeBox(build_key_provider(settings))
+    assumer = RoleAssumer(
+        settings.platform_aws_access_key_id,
+        settings.platform_aws_secret_access_key,
+        sts_endpoint_url=settings.sts_endpoint_url,
+        region=settings.sts_region,
+        timeout_s=settings.validation_timeout_s,
+    )
     s3 = S3ClientFactory(
-        box, connect_timeout=settings.s3_connect_timeout_s, read_timeout=settings.s3_read_timeout_s
+        box,
+        role_assumer=assumer,
+        connect_timeout=settings.s3_connect_timeout_s,
+        read_timeout=settings.s3_read_timeout_s,
     )
     platform = build_platform_store(settings, s3)
     accounts = AccountService(db, box)
@@ -98,4 +110,5 @@ def build_container(settings: Settings | None = None) -> Container:
         uploads=UploadService(db, settings, locations),
         fetch=FetchService(db, settings, locations),
         webhooks=WebhookService(db, settings, accounts),
+        health=StorageHealth(db, settings, s3, storage),
     )

@@ -64,6 +64,7 @@ class MotoS3:
         """Wipe every bucket, user and key (moto's memory grows with what it stores)."""
         with self._lock:
             self._post("/moto-api/reset", "")
+            self._post("/moto-api/reset-auth", "inf")
             self._auth_on = False
             self._make_admin()
             self.set_auth(True)

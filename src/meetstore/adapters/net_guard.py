@@ -12,10 +12,17 @@ from urllib.parse import urlsplit
 
 from meetstore.errors import EndpointNotAllowed, InvalidRequest
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
 
 def _is_private(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        return _is_private(addr.ipv4_mapped)
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return _is_private(addr.ipv4_mapped)
+        if addr.sixtofour is not None:  # 2002::/16 carries an IPv4 address
+            return _is_private(addr.sixtofour)
+        if addr in _NAT64:  # 64:ff9b::/96 reaches the IPv4 address in its low 32 bits
+            return _is_private(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF))
     return bool(
         addr.is_private
         or addr.is_loopback

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from meetstore import __version__
 from meetstore.api.errors import install_error_handlers
+from meetstore.api.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from meetstore.api.routes import bots, fetch, files, health, ingest, storage, uploads
 from meetstore.container import Container
 
@@ -35,6 +36,11 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
         lifespan=lifespan,
     )
     app.state.container = container
+    settings = container.settings
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+    )
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(storage.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,11 +37,16 @@ def normalise_prefix(raw: str) -> str:
     Refused: a '.' or '..' segment, a backslash, a control character, more than 512 bytes.
     `""` (the bucket root) is allowed.
     """
-    if len(raw.encode("utf-8")) > MAX_PREFIX_BYTES:
+    try:
+        encoded = raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PrefixError("must be valid Unicode text (no lone surrogates)") from None
+    if len(encoded) > MAX_PREFIX_BYTES:
         raise PrefixError(f"must be at most {MAX_PREFIX_BYTES} bytes")
     if "\\" in raw:
         raise PrefixError("must not contain a backslash")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
+    # Unicode category Cc: C0 controls, DEL and the C1 controls (U+0080-U+009F, e.g. NEL U+0085).
+    if any(unicodedata.category(ch) == "Cc" for ch in raw):
         raise PrefixError("must not contain control characters")
     segments = [s for s in raw.split("/") if s != ""]
     for segment in segments:
@@ -53,7 +59,7 @@ def bucket_name_problem(name: str) -> str | None:
     """Why `name` breaks S3's bucket naming rules, or None when it is valid."""
     if not 3 <= len(name) <= 63:
         return "must be 3 to 63 characters long"
-    if not _BUCKET_RE.match(name):
+    if not _BUCKET_RE.fullmatch(name):  # fullmatch: `$` alone lets "name\n" through
         return (
             "may contain only lower-case letters, digits, '.' and '-', and must begin and end "
             "with a letter or digit"
@@ -76,7 +82,7 @@ def bucket_name_problem(name: str) -> str | None:
 
 
 def region_problem(region: str) -> str | None:
-    if not _REGION_RE.match(region):
+    if not _REGION_RE.fullmatch(region):
         return "must be an AWS region name such as 'us-east-1'"
     return None
 

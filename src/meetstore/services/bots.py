@@ -1,18 +1,302 @@
-"""Bots: create (with Idempotency-Key), list, status, detail, remove. (Issue 3 fills this in.)"""
+"""Bots: create (with Idempotency-Key), list, status, detail, remove.
+
+A bot of another account is indistinguishable from one that does not exist (BotNotFound), and so
+is a bot id that is not a UUID at all.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
 from meetstore.adapters.db.engine import Database
+from meetstore.adapters.db.tables import Artifact, Bot, WebhookEvent
+from meetstore.adapters.net_guard import check_url_allowed
 from meetstore.config import Settings
+from meetstore.domain.artifacts import LIVE_STATUSES, BotStatus
+from meetstore.domain.clock import SystemClock, rfc3339
+from meetstore.errors import BotNotFound, InvalidRequest
 from meetstore.runtime.simulator import SimulatedRuntime
-from meetstore.services.ingest import IngestService
+from meetstore.services.events import emit
+from meetstore.services.ingest import IngestService, location_view
+
+log = logging.getLogger("meetstore.bots")
+
+DEFAULT_TRANSCRIPT_PROVIDER = "meetstream"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class CreateBotInput:
+    """A validated create_bot body (schema checks done at the edge)."""
+
+    meeting_link: str
+    bot_name: str
+    callback_url: str | None
+    transcript_provider: str
+    video_required: bool
+    audio_separate_streams: bool
+    simulated_duration_s: float | None
+    everyone_left_timeout_s: float | None
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Created:
+    """create_bot's answer: the body, and whether it is an Idempotency-Key replay (507)."""
+
+    body: dict[str, Any]
+    replay: bool
+
+
+def parse_bot_id(raw: str) -> str:
+    """The canonical (lower-case, hyphenated) form of a bot id; BotNotFound for a non-UUID."""
+    try:
+        return str(uuid.UUID(raw))
+    except (ValueError, AttributeError, TypeError):
+        raise not_found() from None
+
+
+def not_found() -> BotNotFound:
+    """The one body for an unknown bot, a foreign bot and a malformed id."""
+    return BotNotFound("No bot with this id exists in this account.")
+
+
+def created_body(bot: Bot) -> dict[str, Any]:
+    """The body of create_bot; an Idempotency-Key replay returns exactly this again."""
+    return {
+        "bot_id": bot.id,
+        "transcript_id": bot.transcript_id,
+        "meeting_url": bot.meeting_link,
+        "status": BotStatus.JOINING.value,
+    }
+
+
+def summary_view(bot: Bot) -> dict[str, Any]:
+    options = bot.options or {}
+    return {
+        "bot_id": bot.id,
+        "transcript_id": bot.transcript_id,
+        "meeting_url": bot.meeting_link,
+        "bot_name": bot.bot_name,
+        "status": bot.status,
+        "created_at": rfc3339(bot.created_at),
+        "updated_at": rfc3339(bot.updated_at),
+        "custom_attributes": options.get("custom_attributes"),
+    }
+
+
+def _artifact_view(a: Artifact) -> dict[str, Any]:
+    return {
+        "kind": a.kind,
+        "key": a.key,
+        "size": a.size,
+        "content_type": a.content_type,
+        "state": a.state,
+        "attempts": a.attempts,
+        "s3_error": a.last_error_code,
+        "operation": a.last_error_operation,
+        "message": a.last_error_message,
+    }
+
+
+def _encode_cursor(created_at: datetime, bot_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), bot_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    bad = InvalidRequest(
+        "The cursor is not valid; pass next_cursor from the previous page as it is.",
+        [{"field": "cursor", "message": "not a cursor returned by this endpoint"}],
+    )
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at_s, bot_id = json.loads(raw)
+        created_at = datetime.fromisoformat(created_at_s)
+        bot_id = str(uuid.UUID(bot_id))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise bad from None
+    if created_at.tzinfo is None:
+        raise bad
+    return created_at, bot_id
 
 
 class BotService:
     def __init__(
-        self, db: Database, settings: Settings, ingest: IngestService, runtime: SimulatedRuntime
+        self,
+        db: Database,
+        settings: Settings,
+        ingest: IngestService,
+        runtime: SimulatedRuntime,
+        clock: SystemClock | None = None,
     ) -> None:
         self._db = db
         self._settings = settings
         self._ingest = ingest
         self._runtime = runtime
+        self._clock = clock or SystemClock()
+
+    # --- create -------------------------------------------------------------------------------
+    def create(self, account_id: str, data: CreateBotInput, idempotency_key: str | None = None) -> Created:
+        key = self._check_idempotency_key(idempotency_key)
+        if key is not None:
+            replay = self._replay(account_id, key)
+            if replay is not None:
+                return replay
+        if data.callback_url:
+            check_url_allowed(
+                data.callback_url, "callback_url", allow_private=self._settings.allow_private_endpoints
+            )
+        now = self._clock.now()
+        runtime = self._settings.bot_runtime
+        try:
+            with self._db.session() as s:
+                bot = Bot(
+                    id=str(uuid.uuid4()),
+                    account_id=account_id,
+                    transcript_id=str(uuid.uuid4()),
+                    transcript_provider=data.transcript_provider,
+                    meeting_link=data.meeting_link,
+                    bot_name=data.bot_name,
+                    status=BotStatus.JOINING.value,
+                    callback_url=data.callback_url,
+                    options=data.options,
+                    idempotency_key=key,
+                    runtime=runtime,
+                    created_at=now,
+                    updated_at=now,
+                )
+                s.add(bot)
+                s.flush()
+                emit(s, bot, "bot.joining", message="The bot is joining the meeting.", now=now)
+                body = created_body(bot)
+        except IntegrityError:
+            # Two requests with the same Idempotency-Key raced: the other one created the bot.
+            if key is not None:
+                replay = self._replay(account_id, key)
+                if replay is not None:
+                    return replay
+            raise
+        if runtime == "simulated":
+            self._runtime.start(body["bot_id"])
+        return Created(body, replay=False)
+
+    @staticmethod
+    def _check_idempotency_key(key: str | None) -> str | None:
+        if key is None:
+            return None
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+            raise InvalidRequest(
+                "The Idempotency-Key header must be 1 to 255 printable characters.",
+                [{"field": "Idempotency-Key", "message": "must be 1 to 255 printable characters"}],
+            )
+        return key
+
+    def _replay(self, account_id: str, key: str) -> Created | None:
+        with self._db.session() as s:
+            bot = s.execute(
+                select(Bot).where(Bot.account_id == account_id, Bot.idempotency_key == key)
+            ).scalar_one_or_none()
+            return None if bot is None else Created(created_body(bot), replay=True)
+
+    # --- read -----------------------------------------------------------------------------------
+    def _get(self, s: Session, account_id: str, bot_id: str, *, lock: bool = False) -> Bot:
+        bot = s.get(Bot, parse_bot_id(bot_id), with_for_update=lock)
+        if bot is None or bot.account_id != account_id:
+            raise not_found()
+        return bot
+
+    def list(
+        self, account_id: str, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> dict[str, Any]:
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidRequest(
+                f"limit must be between 1 and {MAX_PAGE_SIZE}.",
+                [{"field": "limit", "message": f"must be between 1 and {MAX_PAGE_SIZE}"}],
+            )
+        query = select(Bot).where(Bot.account_id == account_id)
+        if cursor:
+            created_at, last_id = _decode_cursor(cursor)
+            query = query.where(
+                or_(Bot.created_at < created_at, and_(Bot.created_at == created_at, Bot.id < last_id))
+            )
+        query = query.order_by(Bot.created_at.desc(), Bot.id.desc()).limit(limit + 1)
+        with self._db.session() as s:
+            rows = list(s.execute(query).scalars())
+        page = rows[:limit]
+        next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+        return {"bots": [summary_view(b) for b in page], "next_cursor": next_cursor}
+
+    def status(self, account_id: str, bot_id: str) -> dict[str, Any]:
+        with self._db.session() as s:
+            bot = self._get(s, account_id, bot_id)
+            return {"bot_id": bot.id, "status": bot.status}
+
+    def detail(self, account_id: str, bot_id: str) -> dict[str, Any]:
+        with self._db.session() as s:
+            bot = self._get(s, account_id, bot_id)
+            artifacts = s.execute(
+                select(Artifact)
+                .where(Artifact.bot_id == bot.id)
+                .order_by(Artifact.kind, Artifact.seq, Artifact.participant, Artifact.id)
+            ).scalars()
+            hooks = s.execute(
+                select(WebhookEvent).where(WebhookEvent.bot_id == bot.id).order_by(WebhookEvent.id)
+            ).scalars()
+            options = dict(bot.options or {})
+            view = summary_view(bot)
+            view.update(
+                {
+                    "transcript_provider": bot.transcript_provider,
+                    "callback_url": bot.callback_url,
+                    "video_required": bool(options.get("video_required", True)),
+                    "audio_separate_streams": bool(options.get("audio_separate_streams", False)),
+                    "runtime": bot.runtime,
+                    "left_at": rfc3339(bot.left_at),
+                    "done_at": rfc3339(bot.done_at),
+                    "options": options,
+                    "storage": {
+                        "location": location_view(bot),
+                        "artifacts": [_artifact_view(a) for a in artifacts],
+                    },
+                    "webhooks": [
+                        {
+                            "event": w.event,
+                            "state": w.state,
+                            "attempts": w.attempts,
+                            "last_status": w.last_status,
+                        }
+                        for w in hooks
+                    ],
+                }
+            )
+            return view
+
+    # --- remove ---------------------------------------------------------------------------------
+    def remove(self, account_id: str, bot_id: str) -> dict[str, Any]:
+        """Make the bot leave now (its runtime notices the Leaving status); media is kept."""
+        with self._db.session() as s:
+            bot = self._get(s, account_id, bot_id, lock=True)
+            status = BotStatus(bot.status)
+            if status is BotStatus.LEAVING:
+                message = "The bot is already leaving the meeting; its recording is kept."
+            elif status in LIVE_STATUSES:
+                bot.status = BotStatus.LEAVING.value
+                bot.updated_at = self._clock.now()
+                message = "The bot is leaving the meeting; its recording is kept."
+            else:
+                message = "The bot has already left the meeting; its recording is kept."
+            return {"bot_id": bot.id, "status": bot.status, "message": message}

@@ -16,7 +16,7 @@ from meetstore.adapters.s3.clients import S3ClientFactory
 from meetstore.adapters.s3.upload import transfer_config
 from meetstore.config import Settings
 from meetstore.domain.fetch_policy import CurrentStorage, PinKind, PinnedLocation, same_bucket
-from meetstore.services.storage_config import ActiveStorage, StorageConfigService
+from meetstore.services.storage_config import ActiveStorage, StorageConfigService, put_args_of
 
 
 def pin_of(bot: Bot) -> PinnedLocation | None:
@@ -54,17 +54,11 @@ class Locations:
 
     def custom_store(self, active: ActiveStorage) -> S3Bucket:
         """The customer's bucket, through the cached client of (account, config version)."""
-        extra: dict[str, str] = {}
-        sse = active.extra.get("server_side_encryption")
-        if sse:
-            extra["ServerSideEncryption"] = str(sse)
-            if active.extra.get("kms_key_id"):
-                extra["SSEKMSKeyId"] = str(active.extra["kms_key_id"])
         return S3Bucket(
             self._s3.client(active.target),
             active.target.bucket,
             region=active.target.region,
-            extra_put_args=extra,
+            extra_put_args=put_args_of(active.extra),
             transfer=self._transfer,
         )
 

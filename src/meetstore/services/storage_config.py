@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,11 +16,14 @@ from meetstore.adapters.net_guard import check_url_allowed
 from meetstore.adapters.s3.clients import (
     ACCESS_KEY_PURPOSE,
     SECRET_KEY_PURPOSE,
+    Credentials,
     PlainCredentials,
+    RoleCredentials,
     S3ClientFactory,
     S3Target,
     SealedCredentials,
 )
+from meetstore.adapters.s3.diagnosis import diagnose_storage
 from meetstore.adapters.s3.validation import validate_storage
 from meetstore.config import Settings
 from meetstore.domain.clock import SystemClock, rfc3339
@@ -35,16 +39,35 @@ class StorageConfigInput:
 
     bucket_name: str
     region: str
-    access_key_id: SecretStr
-    secret_key: SecretStr
+    access_key_id: SecretStr | None
+    secret_key: SecretStr | None
     access_mode: AccessMode = AccessMode.READ_WRITE
     prefix: str = "meetstream"
     prefixes: dict[Category, str] = field(default_factory=dict)
     endpoint_url: str | None = None
     provider: str = "aws"
+    role_arn: str | None = None
+    session_duration_s: int = 3600
+    server_side_encryption: str | None = None
+    kms_key_id: str | None = None
+    webhook_url: str | None = None
 
     def effective(self) -> CategoryPrefixes:
         return effective_prefixes(self.prefix, self.prefixes)
+
+    def extra(self) -> dict[str, Any]:
+        """The optional features, as stored in StorageConfigRow.extra."""
+        out: dict[str, Any] = {}
+        if self.role_arn:
+            out["role_arn"] = self.role_arn
+            out["session_duration_s"] = self.session_duration_s
+        if self.server_side_encryption:
+            out["server_side_encryption"] = self.server_side_encryption
+            if self.kms_key_id:
+                out["kms_key_id"] = self.kms_key_id
+        if self.webhook_url:
+            out["webhook_url"] = self.webhook_url
+        return out
 
     def __repr__(self) -> str:
         return f"StorageConfigInput(bucket_name={self.bucket_name!r}, access_mode={self.access_mode.value!r})"
@@ -84,18 +107,49 @@ def view_of(row: StorageConfigRow) -> dict[str, Any]:
     }
 
 
-def active_of(row: StorageConfigRow) -> ActiveStorage:
+def view_with_extensions(row: StorageConfigRow, external_id: str | None) -> dict[str, Any]:
+    """GET's body: the base fields plus the optional features that are set (never a credential)."""
+    view = view_of(row)
+    extra = row.extra or {}
+    if extra.get("role_arn"):
+        view["role_arn"] = extra["role_arn"]
+        view["session_duration_s"] = extra.get("session_duration_s", 3600)
+        view["external_id"] = external_id
+    for name in ("server_side_encryption", "kms_key_id", "webhook_url"):
+        if extra.get(name):
+            view[name] = extra[name]
+    if extra.get("health"):
+        view["health"] = extra["health"]
+    return view
+
+
+def put_args_of(extra: dict[str, Any]) -> dict[str, str]:
+    """Extra PutObject/CreateMultipartUpload arguments every write carries (server-side encryption)."""
+    args: dict[str, str] = {}
+    if extra.get("server_side_encryption"):
+        args["ServerSideEncryption"] = str(extra["server_side_encryption"])
+        if extra.get("kms_key_id"):
+            args["SSEKMSKeyId"] = str(extra["kms_key_id"])
+    return args
+
+
+def active_of(row: StorageConfigRow, external_id: str | None = None) -> ActiveStorage:
     prefixes = CategoryPrefixes(
         audio=row.prefix_audio,
         video=row.prefix_video,
         transcript=row.prefix_transcript,
         metadata=row.prefix_metadata,
     )
-    creds = (
-        SealedCredentials(row.account_id, row.access_key_id_ct, row.secret_key_ct)
-        if row.access_key_id_ct is not None and row.secret_key_ct is not None
-        else None
-    )
+    extra = row.extra or {}
+    creds: Credentials
+    if extra.get("role_arn"):
+        creds = RoleCredentials(
+            str(extra["role_arn"]), external_id or "", int(extra.get("session_duration_s", 3600))
+        )
+    elif row.access_key_id_ct is not None and row.secret_key_ct is not None:
+        creds = SealedCredentials(row.account_id, row.access_key_id_ct, row.secret_key_ct)
+    else:
+        creds = None
     return ActiveStorage(
         account_id=row.account_id,
         current=CurrentStorage(
@@ -139,21 +193,57 @@ class StorageConfigService:
             check_url_allowed(
                 data.endpoint_url, "endpoint_url", allow_private=self._settings.allow_private_endpoints
             )
-        target = S3Target(
+        checks = validate_storage(
+            self._s3,
+            self._target_for(account_id, data),
+            data.access_mode,
+            data.effective().distinct(data.prefix),
+            timeout_s=self._settings.validation_timeout_s,
+            extra_put_args=put_args_of(data.extra()),
+        )
+        return [c.as_dict() for c in checks]
+
+    def diagnose(self, account_id: str, data: StorageConfigInput) -> dict[str, Any]:
+        """The deep check: per prefix, every operation meetstore uses, with what IAM is missing."""
+        if data.endpoint_url:
+            check_url_allowed(
+                data.endpoint_url, "endpoint_url", allow_private=self._settings.allow_private_endpoints
+            )
+        rows = diagnose_storage(
+            self._s3,
+            self._target_for(account_id, data),
+            data.effective().distinct(data.prefix),
+            timeout_s=self._settings.validation_timeout_s,
+            extra_put_args=put_args_of(data.extra()),
+        )
+        needed = {"read_write": ("PutObject", "GetObject", "PresignedGet"), "write_only": ("PutObject",)}
+        required = needed[data.access_mode.value]
+        ok = all(r["ok"] for r in rows if r["check"] in required or r["check"] == "AssumeRole")
+        return {"valid": ok, "access_mode": data.access_mode.value, "checks": rows}
+
+    def _target_for(self, account_id: str, data: StorageConfigInput) -> S3Target:
+        creds: Credentials
+        if data.role_arn:
+            creds = RoleCredentials(data.role_arn, self.external_id(account_id), data.session_duration_s)
+        else:
+            assert data.access_key_id is not None and data.secret_key is not None
+            creds = PlainCredentials(data.access_key_id, data.secret_key)
+        return S3Target(
             cache_key=(account_id, -1),
             bucket=data.bucket_name,
             region=data.region,
             endpoint_url=data.endpoint_url,
-            credentials=PlainCredentials(data.access_key_id, data.secret_key),
+            credentials=creds,
         )
-        checks = validate_storage(
-            self._s3,
-            target,
-            data.access_mode,
-            data.effective().distinct(data.prefix),
-            timeout_s=self._settings.validation_timeout_s,
-        )
-        return [c.as_dict() for c in checks]
+
+    def external_id(self, account_id: str) -> str:
+        """The account's random sts:ExternalId, generated on first use and then fixed."""
+        with self._db.session() as s:
+            acct = s.get(Account, account_id, with_for_update=True)
+            assert acct is not None
+            if not acct.external_id:
+                acct.external_id = "ms-ext-" + secrets.token_urlsafe(24)
+            return acct.external_id
 
     def put(self, account_id: str, data: StorageConfigInput) -> dict[str, Any]:
         """Validate, then replace the configuration in one transaction. A failure changes nothing."""
@@ -182,25 +272,32 @@ class StorageConfigService:
             row.prefix_video = eff.video
             row.prefix_transcript = eff.transcript
             row.prefix_metadata = eff.metadata
-            row.access_key_id_ct = self._box.seal(
-                data.access_key_id.get_secret_value(), account_id=account_id, purpose=ACCESS_KEY_PURPOSE
-            )
-            row.secret_key_ct = self._box.seal(
-                data.secret_key.get_secret_value(), account_id=account_id, purpose=SECRET_KEY_PURPOSE
-            )
-            row.extra = {}
+            if data.access_key_id is not None and data.secret_key is not None:
+                row.access_key_id_ct = self._box.seal(
+                    data.access_key_id.get_secret_value(), account_id=account_id, purpose=ACCESS_KEY_PURPOSE
+                )
+                row.secret_key_ct = self._box.seal(
+                    data.secret_key.get_secret_value(), account_id=account_id, purpose=SECRET_KEY_PURPOSE
+                )
+            else:
+                row.access_key_id_ct = None
+                row.secret_key_ct = None
+            row.extra = data.extra()
             row.created_at = created_at
             row.updated_at = now
             row.validated_at = now
             s.flush()
-            view = view_of(row)
+            view = view_with_extensions(row, acct.external_id)
         self._s3.forget(account_id)
         return view
 
     def get(self, account_id: str) -> dict[str, Any] | None:
         with self._db.session() as s:
             row = s.get(StorageConfigRow, account_id)
-            return None if row is None else view_of(row)
+            if row is None:
+                return None
+            acct = s.get(Account, account_id)
+            return view_with_extensions(row, acct.external_id if acct else None)
 
     def delete(self, account_id: str) -> None:
         """Remove the configuration and erase its sealed credentials; bucket contents are untouched."""
@@ -213,10 +310,12 @@ class StorageConfigService:
 
     def active(self, account_id: str) -> ActiveStorage | None:
         with self._db.session() as s:
-            row = s.execute(
-                select(StorageConfigRow).where(StorageConfigRow.account_id == account_id)
-            ).scalar_one_or_none()
-            return None if row is None else active_of(row)
+            found = s.execute(
+                select(StorageConfigRow, Account.external_id)
+                .join(Account, Account.id == StorageConfigRow.account_id)
+                .where(StorageConfigRow.account_id == account_id)
+            ).first()
+            return None if found is None else active_of(found[0], found[1])
 
     def touch_validated(self, account_id: str, at: datetime) -> None:
         with self._db.session() as s:

@@ -1,14 +1,606 @@
-"""The upload pipeline over the artifact outbox: claim, upload, retry, fail for good. (Issue 3.)"""
+"""The upload pipeline over the artifact outbox: claim, upload, retry, fail for good. (Issue 3.)
+
+Artifact rows are the durable outbox. A worker *claims* due rows with a lease (owner + expiry;
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single-writer `BEGIN IMMEDIATE` on SQLite), streams
+the spool file to the bucket the bot is pinned to, and records the outcome with an update fenced
+on its lease (`WHERE id = :id AND lease_owner = :me`): a worker that lost its lease changes
+nothing. A dead worker's lease expires and another worker takes the row over, first aborting the
+multipart upload the dead one left open.
+
+Outcomes: uploaded (spool file deleted, `*.processed` event); transient S3 error (retry with
+exponential backoff and full jitter, up to `upload_max_attempts`); permanent error (failed for
+good, spool file kept for `spool_retention_days`, `storage.upload_failed`). When the last artifact
+of a bot is final, the bot becomes Done (`bot.done`) in the same transaction.
+"""
 
 from __future__ import annotations
 
+import base64
+import logging
+import random
+import shutil
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
 from meetstore.adapters.db.engine import Database
+from meetstore.adapters.db.tables import Artifact, Bot, WorkerHeartbeat
+from meetstore.adapters.platform_store.local import LocalPlatformStore
+from meetstore.adapters.s3.bucket import S3Bucket
+from meetstore.adapters.s3.upload import UploadCancelled
 from meetstore.config import Settings
-from meetstore.services.locations import Locations
+from meetstore.domain.artifacts import ArtifactKind, BotStatus, UploadState, can_transition
+from meetstore.domain.clock import SystemClock
+from meetstore.domain.fetch_policy import PinKind, PinnedLocation, same_bucket
+from meetstore.domain.ports import Clock
+from meetstore.domain.storage_config import AccessMode
+from meetstore.errors import BotNotFound, NothingToRetry, S3OperationError
+from meetstore.services.events import emit
+from meetstore.services.locations import Locations, StorageChanged, pin_of
+
+log = logging.getLogger("meetstore.uploads")
+
+PROCESSED_EVENT: dict[str, tuple[str, str]] = {
+    ArtifactKind.AUDIO.value: ("audio.processed", "The meeting audio is stored."),
+    ArtifactKind.VIDEO.value: ("video.processed", "The meeting video is stored."),
+    ArtifactKind.TRANSCRIPT_PROCESSED.value: ("transcription.processed", "The transcript is stored."),
+}
+
+SPOOL_MISSING = "SpoolFileMissing"
+STORAGE_NOT_ACCESSIBLE = "StorageNotAccessible"
+CLAIM_BATCH_MAX = 100
+
+
+class UploadOutcome(StrEnum):
+    UPLOADED = "uploaded"
+    RETRY = "retry"  # transient error: scheduled again with backoff
+    FAILED = "failed"  # failed for good
+    LOST = "lost"  # the lease was taken over meanwhile; nothing recorded
+    RELEASED = "released"  # cancelled (shutdown or lost lease); lease given back
+
+
+@dataclass(frozen=True)
+class ClaimedArtifact:
+    """What a worker needs to upload one artifact, read under its lease."""
+
+    id: int
+    bot_id: str
+    account_id: str
+    kind: str
+    spool_name: str
+    key: str
+    content_type: str
+    size: int
+    sha256: str
+    attempts: int
+    multipart_upload_id: str | None
+    pin: PinnedLocation | None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    code: str
+    operation: str
+    bucket: str
+    message: str
+    transient: bool = False
+    http_status: int | None = None
+
+    @staticmethod
+    def of(err: S3OperationError) -> _Failure:
+        return _Failure(err.s3_error, err.operation, err.bucket, err.message, err.transient, err.http_status)
+
+
+def backoff_delay(attempts: int, base_s: float, max_s: float, rng: random.Random | None = None) -> float:
+    """Full jitter: uniform in [0, min(max, base * 2**attempts)] (attempts already made, minus one)."""
+    cap = min(max_s, base_s * (2 ** max(0, attempts)))
+    return (rng or random).uniform(0.0, cap)
+
+
+def sha256_b64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
 
 class UploadService:
-    def __init__(self, db: Database, settings: Settings, locations: Locations) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, locations: Locations, *, clock: Clock | None = None
+    ) -> None:
         self._db = db
         self._settings = settings
         self._locations = locations
+        self._clock: Clock = clock or SystemClock()
+
+    # --- paths ------------------------------------------------------------------------------------
+    def spool_path(self, bot_id: str, spool_name: str) -> Path:
+        return self._settings.spool_dir / bot_id / spool_name
+
+    @property
+    def _lease(self) -> timedelta:
+        return timedelta(seconds=self._settings.lease_seconds)
+
+    # --- claiming ---------------------------------------------------------------------------------
+    def claim(self, worker_id: str, limit: int = 1) -> list[ClaimedArtifact]:
+        """Lease up to `limit` due pending artifacts to `worker_id` (one transaction)."""
+        now = self._clock.now()
+        limit = max(1, min(limit, CLAIM_BATCH_MAX))
+        query = (
+            select(Artifact)
+            .where(
+                Artifact.state == UploadState.PENDING.value,
+                or_(Artifact.next_attempt_at.is_(None), Artifact.next_attempt_at <= now),
+                or_(Artifact.lease_expires_at.is_(None), Artifact.lease_expires_at < now),
+            )
+            .order_by(Artifact.next_attempt_at, Artifact.id)
+            .limit(limit)
+        )
+        if self._db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        with self._db.session() as s:
+            rows = list(s.scalars(query))
+            if not rows:
+                return []
+            for row in rows:
+                row.lease_owner = worker_id
+                row.lease_expires_at = now + self._lease
+            bot_ids = {row.bot_id for row in rows}
+            pins = {bot.id: pin_of(bot) for bot in s.scalars(select(Bot).where(Bot.id.in_(bot_ids)))}
+            return [
+                ClaimedArtifact(
+                    id=row.id,
+                    bot_id=row.bot_id,
+                    account_id=row.account_id,
+                    kind=row.kind,
+                    spool_name=row.spool_name,
+                    key=row.key,
+                    content_type=row.content_type,
+                    size=row.size,
+                    sha256=row.sha256,
+                    attempts=row.attempts,
+                    multipart_upload_id=row.multipart_upload_id,
+                    pin=pins.get(row.bot_id),
+                )
+                for row in rows
+            ]
+
+    def renew(self, worker_id: str, ids: list[int]) -> set[int]:
+        """Extend the leases `worker_id` still holds among `ids`; returns those it still holds."""
+        if not ids:
+            return set()
+        now = self._clock.now()
+        with self._db.session() as s:
+            s.execute(
+                update(Artifact)
+                .where(
+                    Artifact.id.in_(ids),
+                    Artifact.lease_owner == worker_id,
+                    Artifact.state == UploadState.PENDING.value,
+                )
+                .values(lease_expires_at=now + self._lease)
+            )
+            held = s.scalars(
+                select(Artifact.id).where(Artifact.id.in_(ids), Artifact.lease_owner == worker_id)
+            )
+            return set(held)
+
+    def release(self, worker_id: str, ids: list[int]) -> None:
+        """Give leases back at once (graceful shutdown), so another worker need not wait them out."""
+        if not ids:
+            return
+        with self._db.session() as s:
+            s.execute(
+                update(Artifact)
+                .where(Artifact.id.in_(ids), Artifact.lease_owner == worker_id)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+    def heartbeat(self, worker_id: str, kind: str = "upload") -> None:
+        now = self._clock.now()
+        with self._db.session() as s:
+            row = s.get(WorkerHeartbeat, worker_id)
+            if row is None:
+                s.add(WorkerHeartbeat(worker_id=worker_id, kind=kind, seen_at=now))
+            else:
+                row.seen_at = now
+
+    def forget_worker(self, worker_id: str) -> None:
+        with self._db.session() as s:
+            row = s.get(WorkerHeartbeat, worker_id)
+            if row is not None:
+                s.delete(row)
+
+    # --- one upload ------------------------------------------------------------------------------
+    def process(
+        self, item: ClaimedArtifact, worker_id: str, cancel: threading.Event | None = None
+    ) -> UploadOutcome:
+        """Upload one claimed artifact and record the outcome (fenced on the lease)."""
+        path = self.spool_path(item.bot_id, item.spool_name)
+        pin = item.pin
+        if pin is None:
+            return self._finish_failed(
+                item,
+                worker_id,
+                _Failure(
+                    STORAGE_NOT_ACCESSIBLE,
+                    "PutObject",
+                    "",
+                    "The bot has no pinned storage location; its files cannot be uploaded.",
+                ),
+            )
+        if not path.is_file():
+            return self._finish_failed(item, worker_id, self._spool_missing(item, pin.bucket))
+        try:
+            store = self._locations.store_for(item.account_id, pin)
+        except StorageChanged:
+            return self._finish_failed(item, worker_id, self._not_accessible(item, pin))
+
+        recorded: list[str] = []
+        if isinstance(store, S3Bucket) and item.multipart_upload_id:
+            try:
+                if store.abort_multipart(item.key, item.multipart_upload_id):
+                    log.info("aborted the multipart upload a previous worker left open for %s", item.key)
+                else:
+                    log.warning(
+                        "could not abort a multipart upload left open for %s; a bucket lifecycle "
+                        "rule should remove incomplete multipart uploads",
+                        item.key,
+                    )
+                self._set_multipart(item.id, worker_id, None)
+            except S3OperationError as err:
+                return self._after_error(item, worker_id, _Failure.of(err))
+
+        token = cancel or threading.Event()
+
+        def on_created(upload_id: str) -> None:
+            recorded.append(upload_id)
+            if not self._set_multipart(item.id, worker_id, upload_id):
+                token.set()  # the lease is gone: stop, and let the manager abort this upload
+
+        digest = sha256_b64(item.sha256)
+        try:
+            if isinstance(store, S3Bucket):
+                store.upload_file(
+                    path,
+                    item.key,
+                    content_type=item.content_type,
+                    sha256_b64=digest,
+                    on_multipart_created=on_created,
+                    cancel=token,
+                )
+            else:
+                store.upload_file(path, item.key, content_type=item.content_type, sha256_b64=digest)
+        except UploadCancelled:
+            self.release(worker_id, [item.id])
+            return UploadOutcome.RELEASED
+        except S3OperationError as err:
+            if recorded and isinstance(store, S3Bucket):
+                self._abort_quietly(store, item, worker_id, recorded[-1])
+            return self._after_error(item, worker_id, _Failure.of(err))
+        except OSError as exc:  # the local platform store: disk full, checksum mismatch, ...
+            failure = _Failure(
+                "LocalStoreError",
+                "PutObject",
+                store.bucket,
+                f"Writing {item.key} to the platform store failed ({type(exc).__name__}); meetstore retries.",
+                transient=True,
+            )
+            return self._after_error(item, worker_id, failure)
+        return self._finish_uploaded(item, worker_id, store)
+
+    def _abort_quietly(self, store: S3Bucket, item: ClaimedArtifact, worker_id: str, upload_id: str) -> None:
+        """After a failed multipart attempt (the manager already tried to abort it): make sure."""
+        try:
+            if store.abort_multipart(item.key, upload_id):
+                self._set_multipart(item.id, worker_id, None)
+        except S3OperationError:
+            pass  # recorded on the row: the next attempt aborts it
+
+    def _set_multipart(self, artifact_id: int, worker_id: str, upload_id: str | None) -> bool:
+        with self._db.session() as s:
+            result = s.execute(
+                update(Artifact)
+                .where(Artifact.id == artifact_id, Artifact.lease_owner == worker_id)
+                .values(multipart_upload_id=upload_id)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    def _spool_missing(self, item: ClaimedArtifact, bucket: str) -> _Failure:
+        return _Failure(
+            SPOOL_MISSING,
+            "PutObject",
+            bucket,
+            f"The recorded file {item.spool_name} is no longer in the spool (spool files of failed "
+            f"uploads are kept {self._settings.spool_retention_days:g} days); it cannot be uploaded.",
+        )
+
+    def _not_accessible(self, item: ClaimedArtifact, pin: PinnedLocation) -> _Failure:
+        return _Failure(
+            STORAGE_NOT_ACCESSIBLE,
+            "PutObject",
+            pin.bucket,
+            f"The bot is pinned to bucket '{pin.bucket}', which is no longer the account's configured "
+            "storage; the file was kept. Restore that storage configuration (same bucket and "
+            f"endpoint), then call POST /api/v1/bots/{item.bot_id}/retry_uploads.",
+        )
+
+    # --- outcomes ---------------------------------------------------------------------------------
+    def _locked(self, s: Session, item: ClaimedArtifact, worker_id: str) -> tuple[Bot, Artifact] | None:
+        """Lock the bot (serialises "is this the last artifact?") and the artifact, fenced on the lease."""
+        bot = s.execute(select(Bot).where(Bot.id == item.bot_id).with_for_update()).scalar_one()
+        row = s.execute(
+            select(Artifact)
+            .where(Artifact.id == item.id, Artifact.lease_owner == worker_id)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        return bot, row
+
+    def _write_only_location(self, item: ClaimedArtifact) -> dict[str, Any]:
+        """For write_only custom storage, *.processed events say where the file is."""
+        pin = item.pin
+        if pin is None or pin.kind is not PinKind.CUSTOM:
+            return {}
+        current = self._locations.current(item.account_id)
+        if current is None or not same_bucket(pin, current[0]):
+            return {}
+        if current[0].access_mode is not AccessMode.WRITE_ONLY:
+            return {}
+        return {"bucket": pin.bucket, "key": item.key}
+
+    def _finish_uploaded(
+        self, item: ClaimedArtifact, worker_id: str, store: S3Bucket | LocalPlatformStore
+    ) -> UploadOutcome:
+        processed = PROCESSED_EVENT.get(item.kind)
+        extra = self._write_only_location(item) if processed else {}
+        now = self._clock.now()
+        with self._db.session() as s:
+            locked = self._locked(s, item, worker_id)
+            if locked is None:
+                return UploadOutcome.LOST
+            bot, row = locked
+            old = UploadState(row.state)
+            if not can_transition(old, UploadState.UPLOADED) or old is not UploadState.PENDING:
+                return UploadOutcome.LOST
+            row.state = UploadState.UPLOADED.value
+            row.uploaded_at = now
+            row.attempts += 1
+            row.next_attempt_at = None
+            row.lease_owner = None
+            row.lease_expires_at = None
+            row.multipart_upload_id = None
+            row.last_error_code = None
+            row.last_error_operation = None
+            row.last_error_message = None
+            if processed:
+                emit(s, bot, processed[0], message=processed[1], extra=extra, now=now)
+            done = self._maybe_done(s, bot, now)
+        self._delete_spool([(item.id, item.bot_id, item.spool_name)])
+        if done:
+            self._remove_bot_dir_if_empty(item.bot_id)
+        log.debug("uploaded %s to %s", item.key, store.bucket)
+        return UploadOutcome.UPLOADED
+
+    def _after_error(self, item: ClaimedArtifact, worker_id: str, failure: _Failure) -> UploadOutcome:
+        attempts = item.attempts + 1
+        if not failure.transient:
+            return self._finish_failed(item, worker_id, failure)
+        if attempts >= self._settings.upload_max_attempts:
+            gave_up = _Failure(
+                failure.code,
+                failure.operation,
+                failure.bucket,
+                f"{failure.message} Gave up after {attempts} attempts.",
+                http_status=failure.http_status,
+            )
+            return self._finish_failed(item, worker_id, gave_up)
+        delay = backoff_delay(
+            item.attempts, self._settings.upload_backoff_base_s, self._settings.upload_backoff_max_s
+        )
+        now = self._clock.now()
+        with self._db.session() as s:
+            row = s.execute(
+                select(Artifact)
+                .where(Artifact.id == item.id, Artifact.lease_owner == worker_id)
+                .with_for_update()
+            ).scalar_one_or_none()
+            if row is None or not can_transition(UploadState(row.state), UploadState.PENDING):
+                return UploadOutcome.LOST
+            row.attempts += 1
+            row.next_attempt_at = now + timedelta(seconds=delay)
+            row.lease_owner = None
+            row.lease_expires_at = None
+            row.last_error_code = failure.code
+            row.last_error_operation = failure.operation
+            row.last_error_message = failure.message
+        log.info(
+            "transient %s uploading %s (attempt %d); retrying in %.2fs",
+            failure.code,
+            item.key,
+            attempts,
+            delay,
+        )
+        return UploadOutcome.RETRY
+
+    def _finish_failed(self, item: ClaimedArtifact, worker_id: str, failure: _Failure) -> UploadOutcome:
+        now = self._clock.now()
+        with self._db.session() as s:
+            locked = self._locked(s, item, worker_id)
+            if locked is None:
+                return UploadOutcome.LOST
+            bot, row = locked
+            if UploadState(row.state) is not UploadState.PENDING or not can_transition(
+                UploadState.PENDING, UploadState.FAILED
+            ):
+                return UploadOutcome.LOST
+            row.state = UploadState.FAILED.value
+            row.failed_at = now
+            row.attempts += 1
+            row.next_attempt_at = None
+            row.lease_owner = None
+            row.lease_expires_at = None
+            row.last_error_code = failure.code
+            row.last_error_operation = failure.operation
+            row.last_error_message = failure.message
+            emit(
+                s,
+                bot,
+                "storage.upload_failed",
+                message=failure.message,
+                status_code=failure.http_status or 500,
+                extra={
+                    "s3_error": failure.code,
+                    "operation": failure.operation,
+                    "bucket": failure.bucket,
+                    "key": item.key,
+                },
+                now=now,
+            )
+            self._maybe_done(s, bot, now)
+        log.warning("upload of %s failed for good: %s on %s", item.key, failure.code, failure.operation)
+        return UploadOutcome.FAILED
+
+    def _maybe_done(self, s: Session, bot: Bot, now: datetime) -> bool:
+        """Done when no artifact of the bot is pending any more (caller holds the bot's lock)."""
+        pending = s.scalar(
+            select(func.count())
+            .select_from(Artifact)
+            .where(Artifact.bot_id == bot.id, Artifact.state == UploadState.PENDING.value)
+        )
+        if pending or bot.status == BotStatus.DONE.value:
+            return False
+        failed = s.scalar(
+            select(func.count())
+            .select_from(Artifact)
+            .where(Artifact.bot_id == bot.id, Artifact.state == UploadState.FAILED.value)
+        )
+        bot.status = BotStatus.DONE.value
+        bot.done_at = now
+        bot.updated_at = now
+        message = (
+            "Every file of the bot is stored."
+            if not failed
+            else f"The bot is done; {failed} file(s) failed to upload (see storage.upload_failed)."
+        )
+        emit(s, bot, "bot.done", message=message, now=now)
+        return True
+
+    # --- spool ------------------------------------------------------------------------------------
+    def _delete_spool(self, files: list[tuple[int, str, str]]) -> None:
+        """Delete spool files, then mark them deleted (a crash in between: the janitor finishes)."""
+        for _id, bot_id, name in files:
+            self.spool_path(bot_id, name).unlink(missing_ok=True)
+        ids = [f[0] for f in files]
+        if ids:
+            with self._db.session() as s:
+                s.execute(update(Artifact).where(Artifact.id.in_(ids)).values(spool_deleted=True))
+
+    def _remove_bot_dir_if_empty(self, bot_id: str) -> None:
+        """Remove a Done bot's spool folder once no artifact file of it is kept."""
+        with self._db.session() as s:
+            bot = s.get(Bot, bot_id)
+            kept = s.scalar(
+                select(func.count())
+                .select_from(Artifact)
+                .where(Artifact.bot_id == bot_id, Artifact.spool_deleted.is_(False))
+            )
+            if bot is None or bot.status != BotStatus.DONE.value or kept:
+                return
+        folder = self._settings.spool_dir / bot_id
+        if folder.is_dir() and folder.resolve().parent == self._settings.spool_dir.resolve():
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def purge_spool(self, batch: int = 500) -> int:
+        """The janitor: delete spool files of uploaded artifacts (left by a crash) and of failed
+        artifacts older than `spool_retention_days`. Returns how many files it removed."""
+        now = self._clock.now()
+        cutoff = now - timedelta(days=self._settings.spool_retention_days)
+        due = and_(
+            Artifact.spool_deleted.is_(False),
+            or_(
+                Artifact.state == UploadState.UPLOADED.value,
+                and_(Artifact.state == UploadState.FAILED.value, Artifact.failed_at < cutoff),
+            ),
+        )
+        query = select(Artifact).where(due).order_by(Artifact.id).limit(batch)
+        if self._db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        with self._db.session() as s:
+            rows = list(s.scalars(query))
+            files = [(r.id, r.bot_id, r.spool_name) for r in rows]
+            for r in rows:
+                r.spool_deleted = True  # marked first: a concurrent retry then sees the file gone
+        for _id, bot_id, name in files:
+            self.spool_path(bot_id, name).unlink(missing_ok=True)
+        for bot_id in {f[1] for f in files}:
+            self._remove_bot_dir_if_empty(bot_id)
+        if files:
+            log.info("spool janitor removed %d file(s)", len(files))
+        return len(files)
+
+    # --- retry ------------------------------------------------------------------------------------
+    def retry(self, account_id: str, bot_id: str) -> int:
+        """Put every failed artifact of the bot (file still kept) back in the queue."""
+        now = self._clock.now()
+        retrying = 0
+        gone = 0
+        with self._db.session() as s:
+            bot = s.execute(
+                select(Bot).where(Bot.id == bot_id, Bot.account_id == account_id).with_for_update()
+            ).scalar_one_or_none()
+            if bot is None:
+                raise BotNotFound(f"No bot with id {bot_id}.")
+            failed = list(
+                s.scalars(
+                    select(Artifact)
+                    .where(Artifact.bot_id == bot_id, Artifact.state == UploadState.FAILED.value)
+                    .order_by(Artifact.id)
+                    .with_for_update()
+                )
+            )
+            for row in failed:
+                path = self.spool_path(row.bot_id, row.spool_name)
+                if row.spool_deleted or not path.is_file():
+                    gone += 1
+                    row.spool_deleted = True
+                    row.last_error_message = self._gone_message(row)
+                    continue
+                assert can_transition(UploadState.FAILED, UploadState.PENDING)
+                row.state = UploadState.PENDING.value
+                row.attempts = 0
+                row.next_attempt_at = now
+                row.lease_owner = None
+                row.lease_expires_at = None
+                row.failed_at = None
+                row.last_error_code = None
+                row.last_error_operation = None
+                row.last_error_message = None
+                retrying += 1
+            if retrying:
+                bot.status = BotStatus.STOPPED.value
+                bot.done_at = None
+                bot.updated_at = now
+        if not failed:
+            raise NothingToRetry("No upload of this bot has failed: there is nothing to retry.")
+        if not retrying:
+            raise NothingToRetry(
+                f"None of the {gone} failed upload(s) of this bot can be retried: their recorded files "
+                f"were deleted from the spool after the {self._settings.spool_retention_days:g}-day "
+                "retention period."
+            )
+        return retrying
+
+    def _gone_message(self, row: Artifact) -> str:
+        marker = "cannot be retried"
+        previous = row.last_error_message or ""
+        if marker in previous:
+            return previous
+        return (
+            f"{previous} The recorded file was deleted from the spool after the "
+            f"{self._settings.spool_retention_days:g}-day retention period, so this upload {marker}."
+        ).strip()

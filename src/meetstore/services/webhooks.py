@@ -1,10 +1,191 @@
-"""Webhook delivery: claim event rows, sign, POST, retry with backoff, mark dead. (Issue 5.)"""
+"""Webhook delivery over the `webhook_events` outbox: claim, sign, send, retry with backoff, dead.
+
+Rows are written by `services/events.emit` in the transaction of the change that causes them. A
+delivery worker claims rows here (a lease, like the upload outbox; FOR UPDATE SKIP LOCKED on
+PostgreSQL, SQLite's BEGIN IMMEDIATE serialises claimers), hands each to a `Sender` (the HTTP
+side lives in `worker/webhooks.py`) and records the outcome.
+
+Rules:
+- Per-bot order: an event is claimable only when every earlier event (lower id) of its bot is
+  delivered or dead, so a receiver sees a bot's events in the order they happened, `bot.done` last.
+- One receiver at a time: at most one delivery is in flight per (account, callback host), so a
+  slow or dead receiver holds one delivery thread at most, never the others' events.
+- 2xx is delivered; anything else (a redirect too: none is followed) or a network error is retried
+  with exponential backoff and jitter until the event is older than `webhook_max_age_s`, then dead.
+- The callback URL is checked again at delivery time (DNS rebinding): when private addresses are
+  not allowed, the host is resolved, every address checked, and the connection pinned to a checked
+  address. A refused URL makes the event dead at once, with the reason.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import aliased
+
 from meetstore.adapters.db.engine import Database
+from meetstore.adapters.db.tables import WebhookEvent
+from meetstore.adapters.net_guard import check_url_allowed, parse_http_url, resolve
 from meetstore.config import Settings
+from meetstore.domain.clock import SystemClock
+from meetstore.errors import EndpointNotAllowed, InvalidRequest, NotFound
 from meetstore.services.accounts import AccountService
+
+log = logging.getLogger("meetstore.webhooks")
+
+PENDING = "pending"
+DELIVERED = "delivered"
+DEAD = "dead"
+FINAL_STATES = (DELIVERED, DEAD)
+
+CONNECT_TIMEOUT_S = 5.0
+TOTAL_TIMEOUT_S = 10.0
+"""An attempt never takes longer than this, connect included."""
+
+SIGNATURE_HEADER = "X-MeetStream-Signature"
+EVENT_HEADER = "X-MeetStream-Event"
+DELIVERY_HEADER = "X-MeetStream-Delivery"
+ATTEMPT_HEADER = "X-MeetStream-Attempt"
+
+MAX_ERROR_CHARS = 300
+_CANDIDATES_PER_SLOT = 8
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The `X-MeetStream-Signature` value: `sha256=<hex HMAC-SHA256(body, secret)>`."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def backoff_delay(attempts: int, base_s: float, max_s: float, rng: random.Random | None = None) -> float:
+    """Seconds to wait after the `attempts`-th failure: exponential, capped, with equal jitter."""
+    exp = min(max_s, base_s * (2.0 ** max(0, attempts - 1)))
+    r = rng or random
+    return exp / 2.0 + r.uniform(0.0, exp / 2.0)
+
+
+def receiver_key(account_id: str, url: str) -> str:
+    """Deliveries with the same key go to the same receiver; one of them is in flight at a time."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return f"{account_id}|{url}"
+    return f"{account_id}|{host}:{port}"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed event: what to send, and the lease that makes this worker its only sender."""
+
+    id: int
+    account_id: str
+    bot_id: str | None
+    event: str
+    callback_url: str
+    body: bytes
+    attempts: int
+    created_at: datetime
+    lease_owner: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to connect: `url` (the host maybe replaced by a checked IP address), plus the Host
+    header and TLS server name that keep the original host visible to the receiver."""
+
+    url: str
+    host_header: str | None = None
+    sni_hostname: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One HTTP attempt: the status the receiver answered, or the network error."""
+
+    status: int | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    target: Target
+    headers: dict[str, str]
+    body: bytes
+
+
+Sender = Callable[[SignedRequest], Outcome]
+"""Sends one request (POST, no redirects followed, connect 5 s, total 10 s) and reports."""
+
+
+class DeliveryRefused(Exception):
+    """The callback URL may not be called any more (private address, malformed)."""
+
+
+def _format_host(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    return f"[{addr}]" if isinstance(addr, ipaddress.IPv6Address) else str(addr)
+
+
+def pin_url(url: str, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Target:
+    """`url` with its host replaced by `addr`; Host header and SNI keep the original name."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = _format_host(addr) + (f":{parts.port}" if parts.port is not None else "")
+    pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    return Target(
+        url=pinned,
+        host_header=parts.netloc,
+        sni_hostname=host if parts.scheme == "https" else None,
+    )
+
+
+def delivery_target(url: str, *, allow_private: bool) -> Target:
+    """Check `url` again now and say where to connect.
+
+    Raises DeliveryRefused (the event is dead) for a malformed URL or one that resolves to a
+    private address while those are not allowed; OSError when the host does not resolve (retry).
+    """
+    try:
+        check_url_allowed(url, "callback_url", allow_private=allow_private)
+        if allow_private:
+            return Target(url=url)
+        scheme, host, port = parse_http_url(url, "callback_url")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            return Target(url=url)  # a literal address, checked above
+        addresses = resolve(host, port)
+        if not addresses:
+            raise OSError(f"{host} has no address")
+        for addr in addresses:
+            # Every address the name resolves to now must be public; then connect to one of them.
+            check_url_allowed(f"{scheme}://{_format_host(addr)}:{port}/", "callback_url", allow_private=False)
+        return pin_url(url, addresses[0])
+    except (EndpointNotAllowed, InvalidRequest) as exc:
+        raise DeliveryRefused(exc.message) from exc
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
 class WebhookService:
@@ -12,3 +193,187 @@ class WebhookService:
         self._db = db
         self._settings = settings
         self._accounts = accounts
+        self._clock = SystemClock()
+
+    # ---- identity and timing -------------------------------------------------------------------
+
+    @staticmethod
+    def new_owner() -> str:
+        """A lease owner id for one worker (host, pid, random)."""
+        return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+    @property
+    def lease_seconds(self) -> float:
+        """Longer than any attempt, so a live worker never loses a lease mid-delivery."""
+        return max(self._settings.lease_seconds, 2 * TOTAL_TIMEOUT_S)
+
+    # ---- claim ---------------------------------------------------------------------------------
+
+    def claim(self, owner: str, limit: int, *, now: datetime | None = None) -> list[Delivery]:
+        """Lease up to `limit` due events: each the oldest open event of its bot, at most one per
+        receiver (none for a receiver that already has a delivery in flight)."""
+        if limit <= 0:
+            return []
+        at = now or self._clock.now()
+        e = WebhookEvent
+        earlier = aliased(WebhookEvent)
+        blocked = exists().where(
+            and_(earlier.bot_id == e.bot_id, earlier.id < e.id, earlier.state.not_in(FINAL_STATES))
+        )
+        flying = aliased(WebhookEvent)
+        receiver_busy = exists().where(
+            and_(
+                flying.account_id == e.account_id,
+                flying.callback_url == e.callback_url,
+                flying.state == PENDING,
+                flying.lease_expires_at > at,
+            )
+        )
+        stmt = (
+            select(e)
+            .where(
+                e.state == PENDING,
+                or_(e.next_attempt_at.is_(None), e.next_attempt_at <= at),
+                or_(e.lease_expires_at.is_(None), e.lease_expires_at <= at),
+                ~blocked,
+                ~receiver_busy,
+            )
+            .order_by(e.id)
+            .limit(limit * _CANDIDATES_PER_SLOT)
+        )
+        if self._db.is_postgres:
+            stmt = stmt.with_for_update(skip_locked=True, of=e)
+        in_flight_stmt = select(e.account_id, e.callback_url).where(
+            e.state == PENDING, e.lease_expires_at.is_not(None), e.lease_expires_at > at
+        )
+        claimed: list[Delivery] = []
+        expires = at + timedelta(seconds=self.lease_seconds)
+        with self._db.session() as s:
+            busy = {receiver_key(a, u) for a, u in s.execute(in_flight_stmt).all()}
+            for row in s.scalars(stmt).all():
+                key = receiver_key(row.account_id, row.callback_url)
+                if key in busy:
+                    continue
+                busy.add(key)
+                row.lease_owner = owner
+                row.lease_expires_at = expires
+                claimed.append(
+                    Delivery(
+                        id=row.id,
+                        account_id=row.account_id,
+                        bot_id=row.bot_id,
+                        event=row.event,
+                        callback_url=row.callback_url,
+                        body=row.body.encode("utf-8"),
+                        attempts=row.attempts,
+                        created_at=row.created_at,
+                        lease_owner=owner,
+                    )
+                )
+                if len(claimed) >= limit:
+                    break
+        return claimed
+
+    # ---- one attempt ---------------------------------------------------------------------------
+
+    def prepare(self, delivery: Delivery) -> SignedRequest:
+        """The request to send: the stored body as is, signed with the account's secret now."""
+        target = delivery_target(delivery.callback_url, allow_private=self._settings.allow_private_endpoints)
+        secret = self._accounts.webhook_secret(delivery.account_id)
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(delivery.body, secret),
+            EVENT_HEADER: delivery.event,
+            DELIVERY_HEADER: str(delivery.id),
+            ATTEMPT_HEADER: str(delivery.attempts + 1),
+        }
+        return SignedRequest(target=target, headers=headers, body=delivery.body)
+
+    def deliver(self, delivery: Delivery, send: Sender) -> str:
+        """Make one attempt at `delivery` and record it; returns the event's state afterwards."""
+        try:
+            request = self.prepare(delivery)
+        except DeliveryRefused as exc:
+            log.warning("webhook %s (%s) refused: %s", delivery.id, delivery.event, exc)
+            return self.mark_dead(delivery, f"callback_url refused: {exc}")
+        except NotFound:
+            return self.mark_dead(delivery, "the account no longer exists")
+        except OSError as exc:
+            return self.record(delivery, Outcome(None, f"could not resolve the callback host: {exc}"))
+        outcome = send(request)
+        state = self.record(delivery, outcome)
+        if not outcome.ok:
+            log.info(
+                "webhook %s (%s, bot %s) attempt %d failed: %s → %s",
+                delivery.id,
+                delivery.event,
+                delivery.bot_id,
+                delivery.attempts + 1,
+                outcome.error or f"HTTP {outcome.status}",
+                state,
+            )
+        return state
+
+    # ---- outcomes ------------------------------------------------------------------------------
+
+    def _leased_row(self, s: Any, delivery: Delivery) -> WebhookEvent | None:
+        stmt = select(WebhookEvent).where(WebhookEvent.id == delivery.id)
+        if self._db.is_postgres:
+            stmt = stmt.with_for_update()
+        row: WebhookEvent | None = s.scalars(stmt).first()
+        if row is None or row.state != PENDING or row.lease_owner != delivery.lease_owner:
+            return None  # the lease ran out and someone else has it now
+        return row
+
+    def record(self, delivery: Delivery, outcome: Outcome, *, now: datetime | None = None) -> str:
+        """Delivered on 2xx; otherwise attempts+1 and retry later, or dead when too old."""
+        at = now or self._clock.now()
+        deadline = delivery.created_at + timedelta(seconds=self._settings.webhook_max_age_s)
+        with self._db.session() as s:
+            row = self._leased_row(s, delivery)
+            if row is None:
+                return "lost"
+            row.attempts += 1
+            row.last_status = outcome.status
+            row.lease_owner = None
+            row.lease_expires_at = None
+            if outcome.ok:
+                row.state = DELIVERED
+                row.delivered_at = at
+                row.last_error = None
+                row.next_attempt_at = None
+                return DELIVERED
+            row.last_error = _clip(outcome.error or f"HTTP {outcome.status}")
+            if at >= deadline:
+                row.state = DEAD
+                row.next_attempt_at = None
+                return DEAD
+            delay = backoff_delay(
+                row.attempts, self._settings.webhook_backoff_base_s, self._settings.webhook_backoff_max_s
+            )
+            # The last try falls on the deadline, so an event is tried for its whole lifetime.
+            row.next_attempt_at = min(at + timedelta(seconds=delay), deadline)
+            return PENDING
+
+    def mark_dead(self, delivery: Delivery, reason: str) -> str:
+        with self._db.session() as s:
+            row = self._leased_row(s, delivery)
+            if row is None:
+                return "lost"
+            row.state = DEAD
+            row.last_error = _clip(reason)
+            row.lease_owner = None
+            row.lease_expires_at = None
+            row.next_attempt_at = None
+            return DEAD
+
+    def release(self, deliveries: list[Delivery]) -> None:
+        """Give leases back without counting an attempt (a worker stopping mid-way)."""
+        if not deliveries:
+            return
+        with self._db.session() as s:
+            for d in deliveries:
+                row = self._leased_row(s, d)
+                if row is not None:
+                    row.lease_owner = None
+                    row.lease_expires_at = None

@@ -8,14 +8,26 @@ from meetstore.container import Container
 
 
 def upload_worker_hook(container: Container) -> Callable[[], None]:
+    """Upload artifacts in this process (`settings.upload_concurrency` threads) unless disabled."""
+    from meetstore.worker.uploads import UploadWorker
+
+    if not container.settings.upload_worker:
+
+        def nothing() -> None:
+            return None
+
+        return nothing
+    worker = UploadWorker(container.uploads, container.settings, container.settings.upload_concurrency)
+    worker.start()
+
     def stop() -> None:
-        return None
+        worker.stop()
 
     return stop
 
 
 def webhook_worker_hook(container: Container) -> Callable[[], None]:
-    def stop() -> None:
-        return None
+    """Deliver webhooks in this process, on threads of their own (never the upload workers')."""
+    from meetstore.worker.webhooks import start_webhook_worker
 
-    return stop
+    return start_webhook_worker(container)

@@ -66,6 +66,8 @@ class LocalKeyProvider:
         key = self._keys.get(key_id)
         if key is None:
             raise DecryptionError(f"master key {key_id} is not available")
+        if len(wrapped) < 12 + 16:  # nonce + GCM tag
+            raise DecryptionError("malformed wrapped data key")
         try:
             return AESGCM(key).decrypt(wrapped[:12], wrapped[12:], aad)
         except InvalidTag as exc:
@@ -105,7 +107,7 @@ class EnvelopeBox:
         dek = self._provider.unwrap(key_id, wrapped, aad)
         try:
             return AESGCM(dek).decrypt(nonce, ct, aad).decode("utf-8")
-        except InvalidTag as exc:
+        except (InvalidTag, ValueError) as exc:  # ValueError: a data key of the wrong size
             raise DecryptionError("secret does not open for this account") from exc
 
     def rewrap(self, blob: bytes, *, account_id: str, purpose: str) -> bytes:
@@ -125,6 +127,9 @@ class EnvelopeBox:
             + ct
         )
 
+    def current_key_id(self) -> str:
+        return self._provider.current_key_id()
+
     @staticmethod
     def key_id_of(blob: bytes) -> str:
         return _split(blob)[0]
@@ -134,15 +139,22 @@ def _split(blob: bytes) -> tuple[str, bytes, bytes, bytes]:
     if not blob.startswith(_MAGIC):
         raise DecryptionError("not a meetstore envelope")
     pos = len(_MAGIC)
-    (klen,) = struct.unpack_from(">B", blob, pos)
-    pos += 1
-    key_id = blob[pos : pos + klen].decode("ascii")
-    pos += klen
-    (wlen,) = struct.unpack_from(">H", blob, pos)
-    pos += 2
+    try:
+        (klen,) = struct.unpack_from(">B", blob, pos)
+        pos += 1
+        key_id = blob[pos : pos + klen].decode("ascii")
+        pos += klen
+        (wlen,) = struct.unpack_from(">H", blob, pos)
+        pos += 2
+    except (struct.error, UnicodeDecodeError):
+        raise DecryptionError("malformed meetstore envelope") from None
     wrapped = blob[pos : pos + wlen]
     pos += wlen
-    return key_id, wrapped, blob[pos : pos + 12], blob[pos + 12 :]
+    nonce, ct = blob[pos : pos + 12], blob[pos + 12 :]
+    # A truncated blob: every part must be whole (the GCM tag alone is 16 bytes).
+    if len(key_id) != klen or len(wrapped) != wlen or len(nonce) != 12 or len(ct) < 16:
+        raise DecryptionError("malformed meetstore envelope")
+    return key_id, wrapped, nonce, ct
 
 
 # --- the keyring file -------------------------------------------------------------------------

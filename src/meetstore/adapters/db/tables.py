@@ -54,6 +54,8 @@ class Account(Base):
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     webhook_secret_ct: Mapped[bytes] = mapped_column(LargeBinary)
     storage_version_seq: Mapped[int] = mapped_column(Integer, default=0)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    """The random sts:ExternalId meetstore sends when it assumes this account's role."""
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 
@@ -154,6 +156,10 @@ class Artifact(Base):
     spool_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     taken_at_s: Mapped[float | None]
     created_at: Mapped[datetime]
+    failed_at: Mapped[datetime | None]
+    """When the upload failed for good (the spool retention of a failed file counts from here)."""
+    multipart_upload_id: Mapped[str | None] = mapped_column(String(1024))
+    """The open multipart upload of the attempt in flight; aborted by whoever takes the row over."""
 
 
 class WebhookEvent(Base):

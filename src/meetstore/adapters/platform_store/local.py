@@ -103,12 +103,15 @@ class LocalPlatformStore:
 
     # --- signed download URLs -----------------------------------------------------------------
     def sign(self, key: str, expires_in: int, *, now: float | None = None) -> str:
-        payload = json.dumps({"k": key, "e": int((now or time.time()) + expires_in)}, separators=(",", ":"))
+        start = time.time() if now is None else now
+        payload = json.dumps({"k": key, "e": int(start + expires_in)}, separators=(",", ":"))
         body = _b64e(payload.encode())
         mac = _b64e(hmac.new(self._signing_key, body.encode(), hashlib.sha256).digest())
         return f"{body}.{mac}"
 
     def verify(self, token: str, *, now: float | None = None) -> SignedObject:
+        if not token.isascii():  # compare_digest refuses non-ASCII str; a token is base64url + '.'
+            raise TokenError("malformed token")
         body, sep, mac = token.partition(".")
         if not sep:
             raise TokenError("malformed token")
@@ -120,7 +123,7 @@ class LocalPlatformStore:
             key, exp = str(doc["k"]), int(doc["e"])
         except (ValueError, KeyError, TypeError) as exc:
             raise TokenError("malformed token") from exc
-        if (now or time.time()) > exp:
+        if (time.time() if now is None else now) > exp:
             raise TokenError("expired")
         return SignedObject(key, exp)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from pathlib import Path
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 
 from meetstore.adapters.s3.errors import translate
-from meetstore.adapters.s3.upload import transfer_config, upload_file
+from meetstore.adapters.s3.upload import MultipartCallback, abort_multipart, transfer_config, upload_file
 
 
 def sha256_b64_of_bytes(data: bytes) -> str:
@@ -96,7 +97,17 @@ class S3Bucket:
             raise ValueError(f"object {key} is larger than {max_bytes} bytes")
         return data
 
-    def upload_file(self, path: Path, key: str, *, content_type: str, sha256_b64: str) -> None:
+    def upload_file(
+        self,
+        path: Path,
+        key: str,
+        *,
+        content_type: str,
+        sha256_b64: str,
+        on_multipart_created: MultipartCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """Stream `path` to `key` (multipart above the threshold); see `upload.upload_file`."""
         upload_file(
             self._client,
             self._bucket,
@@ -108,4 +119,10 @@ class S3Bucket:
             size=path.stat().st_size,
             extra_args=self.extra_put_args,
             region=self._region,
+            on_multipart_created=on_multipart_created,
+            cancel=cancel,
         )
+
+    def abort_multipart(self, key: str, upload_id: str) -> bool:
+        """Abort an open multipart upload; False when the policy does not allow it."""
+        return abort_multipart(self._client, self._bucket, key, upload_id, region=self._region)

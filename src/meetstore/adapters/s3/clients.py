@@ -37,7 +37,16 @@ class PlainCredentials:
     secret_key: SecretStr
 
 
-Credentials = SealedCredentials | PlainCredentials | None
+@dataclass(frozen=True)
+class RoleCredentials:
+    """Assume `role_arn` with meetstore's own AWS identity, sending the account's external id."""
+
+    role_arn: str
+    external_id: str
+    session_duration_s: int = 3600
+
+
+Credentials = SealedCredentials | PlainCredentials | RoleCredentials | None
 """None: the default AWS credential chain (platform bucket on an instance role)."""
 
 
@@ -62,12 +71,14 @@ class S3ClientFactory:
         self,
         box: SecretBox,
         *,
+        role_assumer: RoleAssumer | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 10.0,
         max_pool_connections: int = 32,
         cache_size: int = 1024,
     ) -> None:
         self._box = box
+        self._role_assumer = role_assumer
         self._session = boto3.session.Session()
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, int], Any] = OrderedDict()
@@ -89,7 +100,7 @@ class S3ClientFactory:
         )
 
     def _keys(self, creds: Credentials) -> dict[str, str]:
-        if creds is None:
+        if creds is None or isinstance(creds, RoleCredentials):
             return {}
         if isinstance(creds, PlainCredentials):
             return {
@@ -106,6 +117,14 @@ class S3ClientFactory:
         }
 
     def _build(self, target: S3Target, config: Config) -> Any:
+        if isinstance(target.credentials, RoleCredentials):
+            if self._role_assumer is None:
+                raise RuntimeError("role_arn needs MEETSTORE_PLATFORM_AWS_* credentials")
+            session = self._role_assumer.session_for(target.credentials)
+            with self._lock:
+                return session.client(
+                    "s3", region_name=target.region, endpoint_url=target.endpoint_url, config=config
+                )
         with self._lock:  # boto3 Sessions are not thread-safe while building clients
             return self._session.client(
                 "s3",
@@ -151,3 +170,63 @@ class S3ClientFactory:
     def cached_count(self) -> int:
         with self._lock:
             return len(self._cache)
+
+
+class RoleAssumer:
+    """Assumes customer roles with meetstore's own credentials; session credentials refresh
+    themselves shortly before they expire (botocore RefreshableCredentials)."""
+
+    def __init__(
+        self,
+        access_key_id: SecretStr | None,
+        secret_access_key: SecretStr | None,
+        *,
+        sts_endpoint_url: str | None,
+        region: str,
+        timeout_s: float = 10.0,
+    ) -> None:
+        keys: dict[str, str] = {}
+        if access_key_id is not None and secret_access_key is not None:
+            keys = {
+                "aws_access_key_id": access_key_id.get_secret_value(),
+                "aws_secret_access_key": secret_access_key.get_secret_value(),
+            }
+        self._sts = boto3.session.Session().client(
+            "sts",
+            region_name=region,
+            endpoint_url=sts_endpoint_url,
+            config=Config(
+                connect_timeout=min(5.0, timeout_s), read_timeout=timeout_s, retries={"total_max_attempts": 2}
+            ),
+            **keys,
+        )
+
+    def assume(self, role: RoleCredentials) -> dict[str, str]:
+        """One AssumeRole call; the metadata botocore's RefreshableCredentials wants."""
+        resp = self._sts.assume_role(
+            RoleArn=role.role_arn,
+            RoleSessionName="meetstore",
+            ExternalId=role.external_id,
+            DurationSeconds=role.session_duration_s,
+        )
+        c = resp["Credentials"]
+        return {
+            "access_key": c["AccessKeyId"],
+            "secret_key": c["SecretAccessKey"],
+            "token": c["SessionToken"],
+            "expiry_time": c["Expiration"].isoformat(),
+        }
+
+    def session_for(self, role: RoleCredentials) -> boto3.session.Session:
+        from botocore.credentials import RefreshableCredentials
+        from botocore.session import get_session
+
+        creds = RefreshableCredentials.create_from_metadata(
+            metadata=self.assume(role), refresh_using=lambda: self.assume(role), method="assume-role"
+        )
+        # Refresh a little before expiry, not 15 minutes before (botocore's default for long sessions).
+        creds._advisory_refresh_timeout = min(300, role.session_duration_s // 4)
+        creds._mandatory_refresh_timeout = min(120, role.session_duration_s // 8)
+        core = get_session()
+        core._credentials = creds
+        return boto3.session.Session(botocore_session=core)

@@ -6,6 +6,8 @@ error code, the operation, the bucket and the key.
 
 from __future__ import annotations
 
+import re
+
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -37,9 +39,18 @@ TRANSIENT_CODES = frozenset(
 _BARE_STATUS = {"301": "PermanentRedirect", "400": "BadRequest", "403": "AccessDenied", "404": "NotFound"}
 
 
+# The first key segment after the configured prefix starts with "{bot_id}_" (domain/key_layout.py).
+_BOT_SEGMENT_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_")
+
+
 def _key_prefix(key: str | None) -> str:
+    """The configured prefix a key was written under (not a bot's collection sub-folder)."""
     if not key or "/" not in key:
         return ""
+    segments = key.split("/")
+    for i, segment in enumerate(segments[:-1]):
+        if _BOT_SEGMENT_RE.match(segment):
+            return "/".join(segments[:i])
     return key.rsplit("/", 1)[0]
 
 

@@ -1,20 +1,42 @@
 """Streamed uploads from disk with s3transfer's TransferManager (multipart above a threshold).
 
-The object is written with its Content-Type and a SHA-256 checksum that S3 verifies (per part for
-multipart uploads). A failed multipart upload is aborted by the TransferManager.
+The object is written with its Content-Type and a SHA-256 checksum that S3 verifies: the whole
+object's digest (from the artifact row) for a single PutObject, a per-part SHA-256 for a multipart
+upload (S3 stores the composite `<sha256 of part digests>-<parts>`; SHA-256 has no full-object
+variant for multipart). Memory stays bounded at about `max_concurrency x multipart_chunksize`
+whatever the file size: parts are read from disk as they are sent.
+
+A failed or cancelled multipart upload is aborted by the TransferManager. A process killed in the
+middle cannot abort anything, so the caller is told the UploadId the moment CreateMultipartUpload
+returns (`on_multipart_created`) to record it durably; whoever takes the work over aborts it
+(`abort_multipart`).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 from s3transfer.manager import TransferManager
+from s3transfer.subscribers import BaseSubscriber
 
 from meetstore.adapters.s3.errors import translate
 
 MB = 1024 * 1024
+log = logging.getLogger("meetstore.upload")
+
+MultipartCallback = Callable[[str], None]
+"""Called with the UploadId as soon as CreateMultipartUpload returns (on an s3transfer thread)."""
+
+
+class UploadCancelled(Exception):
+    """The caller cancelled the upload (its lease was lost, or the worker is shutting down)."""
 
 
 def transfer_config(threshold_mb: int, chunksize_mb: int, max_concurrency: int) -> TransferConfig:
@@ -24,6 +46,65 @@ def transfer_config(threshold_mb: int, chunksize_mb: int, max_concurrency: int) 
         max_concurrency=max_concurrency,
         use_threads=True,
     )
+
+
+class _MultipartWatch:
+    """One per client: routes `after-call.s3.CreateMultipartUpload` to the upload that asked.
+
+    A single handler is registered on the (shared, cached) client once; uploads register and
+    unregister their (bucket, key) here, so concurrent uploads never touch the client's event
+    emitter while it is in use.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[tuple[str, str], MultipartCallback] = {}
+
+    def add(self, bucket: str, key: str, callback: MultipartCallback) -> None:
+        with self._lock:
+            self._waiting[(bucket, key)] = callback
+
+    def remove(self, bucket: str, key: str, callback: MultipartCallback) -> None:
+        with self._lock:
+            if self._waiting.get((bucket, key)) is callback:
+                del self._waiting[(bucket, key)]
+
+    def handle(self, parsed: dict[str, Any] | None = None, **_kwargs: Any) -> None:
+        if not parsed or "UploadId" not in parsed:
+            return
+        bucket, key = str(parsed.get("Bucket", "")), str(parsed.get("Key", ""))
+        with self._lock:
+            callback = self._waiting.get((bucket, key))
+        if callback is None:
+            return
+        try:
+            callback(str(parsed["UploadId"]))
+        except Exception:  # recording is best effort; the upload itself goes on
+            log.exception("could not record a multipart upload id")
+
+
+_WATCHES: weakref.WeakKeyDictionary[Any, _MultipartWatch] = weakref.WeakKeyDictionary()
+_WATCHES_LOCK = threading.Lock()
+
+
+def _watch_for(client: Any) -> _MultipartWatch:
+    with _WATCHES_LOCK:
+        watch = _WATCHES.get(client)
+        if watch is None:
+            watch = _MultipartWatch()
+            _WATCHES[client] = watch
+            client.meta.events.register(
+                "after-call.s3.CreateMultipartUpload", watch.handle, unique_id="meetstore-multipart-watch"
+            )
+        return watch
+
+
+class _DoneSignal(BaseSubscriber):  # type: ignore[misc]
+    def __init__(self, event: threading.Event) -> None:
+        self._event = event
+
+    def on_done(self, future: Any, **kwargs: Any) -> None:
+        self._event.set()
 
 
 def upload_file(
@@ -38,21 +119,76 @@ def upload_file(
     size: int,
     extra_args: dict[str, str] | None = None,
     region: str | None = None,
+    on_multipart_created: MultipartCallback | None = None,
+    cancel: threading.Event | None = None,
 ) -> None:
-    """Upload one file; raise S3OperationError (transient or not) on failure."""
+    """Upload one file; raise S3OperationError (transient or not), or UploadCancelled."""
     args: dict[str, Any] = {"ContentType": content_type, **(extra_args or {})}
     multipart = size >= config.multipart_threshold
-    if multipart:
-        args["ChecksumAlgorithm"] = "SHA256"
-    else:
+    # The algorithm header (x-amz-sdk-checksum-algorithm) goes along with our own digest so that
+    # S3-compatible stores that key on it (and AWS) record the checksum, not only verify it.
+    args["ChecksumAlgorithm"] = "SHA256"
+    if not multipart:
         args["ChecksumSHA256"] = sha256_b64
-    operation = "CreateMultipartUpload" if multipart else "PutObject"
+    default_operation = "CreateMultipartUpload" if multipart else "PutObject"
+    watch = _watch_for(client) if multipart and on_multipart_created is not None else None
+    if watch is not None and on_multipart_created is not None:
+        watch.add(bucket, key, on_multipart_created)
+    done = threading.Event()
     try:
         with TransferManager(client, config) as manager:
-            future = manager.upload(str(path), bucket, key, extra_args=args)
-            future.result()
+            future = manager.upload(str(path), bucket, key, extra_args=args, subscribers=[_DoneSignal(done)])
+            if cancel is None:
+                future.result()
+            else:
+                while not done.wait(0.2):
+                    if cancel.is_set():
+                        future.cancel()  # the manager aborts an open multipart upload
+                        break
+                if cancel.is_set() and not _succeeded(future):
+                    raise UploadCancelled(key)
+                future.result()
+    except UploadCancelled:
+        raise
     except Exception as exc:
-        err = translate(
-            exc, operation="PutObject" if not multipart else operation, bucket=bucket, key=key, region=region
-        )
-        raise err from None
+        if cancel is not None and cancel.is_set():
+            raise UploadCancelled(key) from None
+        operation = getattr(exc, "operation_name", None) or default_operation
+        raise translate(exc, operation=operation, bucket=bucket, key=key, region=region) from None
+    finally:
+        if watch is not None and on_multipart_created is not None:
+            watch.remove(bucket, key, on_multipart_created)
+
+
+def _succeeded(future: Any) -> bool:
+    if not future.done():
+        return False
+    try:
+        future.result()
+    except Exception:
+        return False
+    return True
+
+
+def abort_multipart(client: Any, bucket: str, key: str, upload_id: str, *, region: str | None = None) -> bool:
+    """Abort a multipart upload left open by a dead worker.
+
+    True when it is gone (aborted now, or already gone: NoSuchUpload); False when it cannot be
+    aborted (AccessDenied: the policy lacks s3:AbortMultipartUpload, or another permanent error),
+    in which case a bucket lifecycle rule must clean it up. Raises S3OperationError only for a
+    transient error (try again later).
+    """
+    try:
+        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+    except Exception as exc:
+        code = ""
+        if isinstance(exc, ClientError):
+            code = str((exc.response.get("Error") or {}).get("Code") or "")
+        if code in ("NoSuchUpload", "404", "NotFound"):
+            return True
+        err = translate(exc, operation="AbortMultipartUpload", bucket=bucket, key=key, region=region)
+        if err.transient:
+            raise err from None
+        log.warning("could not abort multipart upload of %s: %s", key, err.s3_error)
+        return False
+    return True

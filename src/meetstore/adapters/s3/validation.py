@@ -9,9 +9,12 @@ from __future__ import annotations
 import secrets
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from meetstore.adapters.s3.bucket import S3Bucket
-from meetstore.adapters.s3.clients import S3ClientFactory, S3Target
+from meetstore.adapters.s3.clients import RoleCredentials, S3ClientFactory, S3Target
 from meetstore.adapters.s3.errors import explain
 from meetstore.domain.storage_config import AccessMode, probe_key
 from meetstore.errors import S3OperationError, StorageValidationFailed
@@ -48,6 +51,29 @@ def _fail(err: S3OperationError) -> StorageValidationFailed:
     )
 
 
+def client_or_fail(factory: S3ClientFactory, target: S3Target, *, timeout_s: float) -> Any:
+    """A one-off client; for a role, the AssumeRole failure as a validation failure."""
+    try:
+        return factory.one_off_client(target, timeout_s=timeout_s)
+    except Exception as exc:
+        if not isinstance(target.credentials, RoleCredentials):
+            raise
+        code = "AccessDenied"
+        if isinstance(exc, ClientError):
+            code = str(exc.response.get("Error", {}).get("Code") or code)
+        elif isinstance(exc, BotoCoreError):
+            code = "EndpointUnreachable"
+        raise StorageValidationFailed(
+            f"Storage validation failed: meetstore could not assume {target.credentials.role_arn} ({code}). "
+            "The role's trust policy must allow sts:AssumeRole for meetstore's AWS principal with the "
+            f"condition sts:ExternalId = {target.credentials.external_id}.",
+            s3_error=code,
+            operation="AssumeRole",
+            bucket=target.bucket,
+            key=None,
+        ) from None
+
+
 def validate_storage(
     factory: S3ClientFactory,
     target: S3Target,
@@ -56,9 +82,10 @@ def validate_storage(
     *,
     timeout_s: float,
     extra_put_args: dict[str, str] | None = None,
+    probe_token: str | None = None,
 ) -> list[Check]:
     """Run the checks; raise StorageValidationFailed (naming what to fix) on the first failure."""
-    client = factory.one_off_client(target, timeout_s=timeout_s)
+    client = client_or_fail(factory, target, timeout_s=timeout_s)
     store = S3Bucket(client, target.bucket, region=target.region, extra_put_args=extra_put_args)
     if access_mode is AccessMode.READ_WRITE:
         try:
@@ -77,7 +104,7 @@ def validate_storage(
             raise _fail(failure) from None
         return [Check("HeadBucket", None, True)]
 
-    token = secrets.token_hex(8)
+    token = probe_token or secrets.token_hex(8)
     keys = [probe_key(p, token) for p in prefixes]
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(keys), 16)), thread_name_prefix="probe")
     try:

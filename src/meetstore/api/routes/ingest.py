@@ -1,7 +1,111 @@
-"""The ingest API for bot runtimes (runtime token). Issue 3."""
+"""The ingest API for bot runtimes (API.md "Ingest API"), authenticated with the runtime token.
+
+`PUT .../files/{name}` streams the raw body into the spool through a fixed-size buffer (never the
+whole file in memory); the file becomes part of the bot only when every byte arrived and is on
+disk. A client that disconnects mid-upload leaves nothing behind.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from meetstore.api.deps import ContainerDep
+from meetstore.api.schemas.bots import IngestStatusIn
+from meetstore.container import Container, runtime_token
+from meetstore.errors import InvalidApiKey, InvalidRequest, NotAuthenticated
+from meetstore.services.bots import parse_bot_id
+from meetstore.services.ingest import CHUNK_BYTES, SpoolWriter
+
+router = APIRouter(prefix="/internal/v1/bots", tags=["ingest"])
+
+
+def _token(request: Request, container: Container) -> str:
+    token: str | None = getattr(request.app.state, "runtime_token", None)
+    if token is None:
+        token = runtime_token(container.settings)
+        request.app.state.runtime_token = token
+    return token
+
+
+def require_runtime(request: Request, container: ContainerDep) -> None:
+    """`Authorization: Bearer <runtime token>`: 401 without it, 403 with a wrong one."""
+    header = (request.headers.get("authorization") or "").strip()
+    scheme, _, value = header.partition(" ")
+    if not header or scheme.lower() != "bearer" or not value.strip():
+        raise NotAuthenticated(
+            "The ingest API takes the runtime token: send 'Authorization: Bearer <runtime token>'."
+        )
+    expected = _token(request, container)
+    if not hmac.compare_digest(value.strip().encode(), expected.encode()):
+        raise InvalidApiKey("The runtime token is not valid.", code="invalid_runtime_token")
+
+
+RuntimeDep = Annotated[None, Depends(require_runtime)]
+
+
+@router.put("/{bot_id}/files/{name:path}")
+async def put_file(
+    bot_id: str, name: str, request: Request, container: ContainerDep, _auth: RuntimeDep
+) -> JSONResponse:
+    ingest = container.ingest
+    expected: int | None = None
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise InvalidRequest(
+                "Content-Length must be a number.", [{"field": "Content-Length", "message": "not a number"}]
+            )
+        expected = int(length)
+    writer: SpoolWriter = await run_in_threadpool(ingest.begin_file, bot_id, name)
+    try:
+        buffer = bytearray()
+        async for chunk in request.stream():
+            buffer += chunk
+            if len(buffer) >= CHUNK_BYTES:
+                await run_in_threadpool(writer.write, buffer)
+                buffer.clear()
+        if buffer:
+            await run_in_threadpool(writer.write, buffer)
+            buffer.clear()
+        if expected is not None and writer.size != expected:
+            raise InvalidRequest(
+                f"The body had {writer.size} bytes but Content-Length said {expected}; nothing was kept.",
+                [{"field": "body", "message": "shorter or longer than Content-Length"}],
+            )
+    except ClientDisconnect:
+        # The runtime went away mid-upload: the partial file is dropped; nobody reads this answer.
+        writer.abort()
+        return JSONResponse(
+            {"message": "The upload was cut off; nothing was kept.", "code": "upload_incomplete"},
+            status_code=400,
+        )
+    except BaseException:
+        writer.abort()
+        raise
+    saved = await run_in_threadpool(ingest.finish_file, writer)
+    return JSONResponse(saved.as_dict(), status_code=200 if saved.replaced else 201)
+
+
+@router.get("/{bot_id}/status")
+def get_status(bot_id: str, container: ContainerDep, _auth: RuntimeDep) -> dict[str, Any]:
+    """The bot's status, so a runtime notices `remove_bot` (status Leaving)."""
+    return {"bot_id": parse_bot_id(bot_id), "status": container.ingest.status_of(bot_id)}
+
+
+@router.post("/{bot_id}/status")
+def post_status(
+    bot_id: str, body: IngestStatusIn, container: ContainerDep, _auth: RuntimeDep
+) -> dict[str, Any]:
+    status = container.ingest.set_status(bot_id, body.status)
+    return {"bot_id": parse_bot_id(bot_id), "status": status}
+
+
+@router.post("/{bot_id}/left")
+def post_left(bot_id: str, container: ContainerDep, _auth: RuntimeDep) -> dict[str, Any]:
+    return container.ingest.left(bot_id)

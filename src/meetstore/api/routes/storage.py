@@ -53,7 +53,16 @@ def validate_storage_config(
     account_id: AccountDep,
     container: ContainerDep,
     config_type: str | None = Query(default=None),
+    deep: bool = Query(default=False),
 ) -> dict[str, Any]:
     _require(config_type, "storage", "config_type")
+    if deep:
+        return container.storage.diagnose(account_id, body.to_input())
     checks = container.storage.validate(account_id, body.to_input())
     return {"valid": True, "checks": checks}
+
+
+@router.get("/configs/external_id")
+def get_external_id(account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+    """The sts:ExternalId to put in your role's trust policy before saving a role_arn configuration."""
+    return {"external_id": container.storage.external_id(account_id)}

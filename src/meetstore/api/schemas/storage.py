@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -18,6 +19,8 @@ from meetstore.domain.storage_config import (
 )
 from meetstore.errors import InvalidRequest
 from meetstore.services.storage_config import StorageConfigInput
+
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@/_-]{1,512}$")
 
 
 def _prefix(value: str) -> str:
@@ -47,12 +50,38 @@ class StorageConfigIn(BaseModel):
     provider: Literal["aws"]
     bucket_name: str = Field(max_length=255)
     region: str = Field(max_length=64)
-    access_key_id: SecretStr = Field(min_length=1, max_length=256)
-    secret_key: SecretStr = Field(min_length=1, max_length=1024)
+    access_key_id: SecretStr | None = Field(default=None, min_length=1, max_length=256)
+    secret_key: SecretStr | None = Field(default=None, min_length=1, max_length=1024)
     access_mode: Literal["read_write", "write_only"] = "read_write"
     prefix: str = DEFAULT_PREFIX
     prefixes: PrefixesIn | None = None
     endpoint_url: str | None = Field(default=None, max_length=2048)
+    # Extensions (docs/api.md, "Beyond the anchors").
+    role_arn: str | None = Field(default=None, max_length=2048)
+    session_duration_s: int = Field(default=3600, ge=900, le=43200)
+    server_side_encryption: Literal["AES256", "aws:kms"] | None = None
+    kms_key_id: str | None = Field(default=None, min_length=1, max_length=2048)
+    webhook_url: str | None = Field(default=None, max_length=2048)
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role(cls, v: str | None) -> str | None:
+        if v is not None and not _ROLE_ARN.match(v):
+            raise ValueError(
+                "must be an IAM role ARN such as arn:aws:iam::123456789012:role/meetstore-writer"
+            )
+        return v
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        try:
+            parse_http_url(v, "webhook_url")
+        except InvalidRequest as exc:
+            raise ValueError(exc.message) from None
+        return v
 
     @field_validator("bucket_name")
     @classmethod
@@ -86,7 +115,28 @@ class StorageConfigIn(BaseModel):
             raise ValueError(exc.message) from None
         return v.rstrip("/")
 
+    def problems(self) -> list[dict[str, str]]:
+        """Rules across fields: credentials (keys or a role) and encryption settings."""
+        out: list[dict[str, str]] = []
+        if self.role_arn is None:
+            for name in ("access_key_id", "secret_key"):
+                if getattr(self, name) is None:
+                    out.append({"field": name, "message": "Field required (or give role_arn instead)"})
+        elif self.access_key_id is not None or self.secret_key is not None:
+            out.append(
+                {"field": "role_arn", "message": "give either role_arn or access_key_id/secret_key, not both"}
+            )
+        if self.server_side_encryption == "aws:kms" and not self.kms_key_id:
+            out.append({"field": "kms_key_id", "message": "required with server_side_encryption 'aws:kms'"})
+        if self.kms_key_id and self.server_side_encryption != "aws:kms":
+            out.append({"field": "kms_key_id", "message": "goes with server_side_encryption 'aws:kms'"})
+        return out
+
     def to_input(self) -> StorageConfigInput:
+        problems = self.problems()
+        if problems:
+            first = problems[0]
+            raise InvalidRequest(f"Invalid request: {first['field']}: {first['message']}", problems)
         overrides: dict[Category, str] = {}
         if self.prefixes is not None:
             for cat in Category:
@@ -103,4 +153,9 @@ class StorageConfigIn(BaseModel):
             prefixes=overrides,
             endpoint_url=self.endpoint_url,
             provider=self.provider,
+            role_arn=self.role_arn,
+            session_duration_s=self.session_duration_s,
+            server_side_encryption=self.server_side_encryption,
+            kms_key_id=self.kms_key_id,
+            webhook_url=self.webhook_url,
         )

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("api_key_hash", sa.String(length=64), nullable=False),
         sa.Column("webhook_secret_ct", sa.LargeBinary(), nullable=False),
         sa.Column("storage_version_seq", sa.Integer(), nullable=False),
+        sa.Column("external_id", sa.String(length=128), nullable=True),
         sa.Column("created_at", meetstore.adapters.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", meetstore.adapters.db.tables.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
@@ -152,6 +153,8 @@ def upgrade() -> None:
         sa.Column("spool_deleted", sa.Boolean(), nullable=False),
         sa.Column("taken_at_s", sa.Double(), nullable=True),
         sa.Column("created_at", meetstore.adapters.db.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("failed_at", meetstore.adapters.db.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("multipart_upload_id", sa.String(length=1024), nullable=True),
         sa.ForeignKeyConstraint(
             ["bot_id"],
             ["bots.id"],

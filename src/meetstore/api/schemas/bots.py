@@ -1,0 +1,177 @@
+"""Request bodies of the bot endpoints and the ingest API.
+
+`create_bot` follows MeetStream: the known fields are type-checked (strict: no coercion), and any
+other optional field MeetStream may add is accepted and stored with the bot (`options`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from meetstore.adapters.net_guard import parse_http_url
+from meetstore.errors import InvalidRequest
+from meetstore.services.bots import DEFAULT_TRANSCRIPT_PROVIDER, CreateBotInput
+
+_PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+MAX_SIMULATED_DURATION_S = 4 * 3600.0
+
+
+def _http_url(value: str, field: str) -> str:
+    try:
+        parse_http_url(value, field)
+    except InvalidRequest as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
+def _positive(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
+class AutomaticLeaveIn(BaseModel):
+    """MeetStream's `automatic_leave` timeouts (seconds). Other keys are kept as sent."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    everyone_left_timeout: float | None = None
+    waiting_room_timeout: float | None = None
+    voice_inactivity_timeout: float | None = None
+    in_call_recording_timeout: float | None = None
+    recording_permission_denied_timeout: float | None = None
+
+    @field_validator(
+        "everyone_left_timeout",
+        "waiting_room_timeout",
+        "voice_inactivity_timeout",
+        "in_call_recording_timeout",
+        "recording_permission_denied_timeout",
+    )
+    @classmethod
+    def _seconds(cls, v: float | None) -> float | None:
+        return _positive(v)
+
+
+class TranscriptConfigIn(BaseModel):
+    """`recording_config.transcript`: `provider` is an object with exactly one key, the provider."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    provider: dict[str, dict[str, Any]] | None = None
+
+    @field_validator("provider")
+    @classmethod
+    def _one_provider(cls, v: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
+        if v is None:
+            return None
+        if len(v) != 1:
+            raise ValueError('must name exactly one provider, e.g. {"meetstream": {}}')
+        name = next(iter(v))
+        if not _PROVIDER_RE.match(name):
+            raise ValueError(
+                "the provider name may contain only lower-case letters, digits, '_' and '-' (64 at most)"
+            )
+        return v
+
+
+class SimulatedConfigIn(BaseModel):
+    """`recording_config.simulated` (meetstore's simulated runtime)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    duration_s: float | None = None
+
+    @field_validator("duration_s")
+    @classmethod
+    def _duration(cls, v: float | None) -> float | None:
+        _positive(v)
+        if v is not None and v > MAX_SIMULATED_DURATION_S:
+            raise ValueError(f"must be at most {int(MAX_SIMULATED_DURATION_S)} seconds")
+        return v
+
+
+class RecordingConfigIn(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    transcript: TranscriptConfigIn | None = None
+    simulated: SimulatedConfigIn | None = None
+
+
+class CreateBotIn(BaseModel):
+    """POST /bots/create_bot."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    meeting_link: str = Field(min_length=1, max_length=2048)
+    bot_name: str = Field(min_length=1, max_length=200)
+    callback_url: str | None = Field(default=None, max_length=2048)
+    video_required: bool = True
+    audio_separate_streams: bool = False
+    automatic_leave: AutomaticLeaveIn | None = None
+    recording_config: RecordingConfigIn | None = None
+    custom_attributes: dict[str, Any] | None = None
+
+    @field_validator("meeting_link")
+    @classmethod
+    def _meeting_link(cls, v: str) -> str:
+        return _http_url(v.strip(), "meeting_link")
+
+    @field_validator("bot_name")
+    @classmethod
+    def _bot_name(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in v):
+            raise ValueError("must not contain control characters")
+        return v
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback_url(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        return _http_url(v.strip(), "callback_url")
+
+    def to_input(self) -> CreateBotInput:
+        provider = DEFAULT_TRANSCRIPT_PROVIDER
+        rc = self.recording_config
+        if rc is not None and rc.transcript is not None and rc.transcript.provider:
+            provider = next(iter(rc.transcript.provider))
+        duration = None
+        if rc is not None and rc.simulated is not None:
+            duration = rc.simulated.duration_s
+        leave = self.automatic_leave.everyone_left_timeout if self.automatic_leave else None
+        # Everything but the three columns is kept as sent (known fields validated above).
+        options = self.model_dump(
+            mode="json", exclude={"meeting_link", "bot_name", "callback_url"}, exclude_none=True
+        )
+        options["video_required"] = self.video_required
+        options["audio_separate_streams"] = self.audio_separate_streams
+        return CreateBotInput(
+            meeting_link=self.meeting_link,
+            bot_name=self.bot_name,
+            callback_url=self.callback_url,
+            transcript_provider=provider,
+            video_required=self.video_required,
+            audio_separate_streams=self.audio_separate_streams,
+            simulated_duration_s=duration,
+            everyone_left_timeout_s=leave,
+            options=options,
+        )
+
+
+IngestStatus = Literal["InMeeting", "Recording", "Leaving", "Stopped", "Error"]
+
+
+class IngestStatusIn(BaseModel):
+    """POST /internal/v1/bots/{bot_id}/status."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    status: IngestStatus
+    message: str | None = Field(default=None, max_length=1000)

@@ -1,0 +1,144 @@
+"""Storage health: re-validate configurations on a schedule and before uploads (extension).
+
+A check runs the same live checks as saving (HeadBucket, or one probe per prefix at a fixed key
+`{p}/.write_probe_health` so hourly checks leave no litter) with the stored credentials. The result
+shows in GET /admin/configs as `health`; a change to unhealthy queues `storage.unhealthy` to the
+configuration's `webhook_url`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from meetstore.adapters.db.engine import Database
+from meetstore.adapters.db.tables import StorageConfigRow, WebhookEvent
+from meetstore.adapters.s3.clients import S3ClientFactory
+from meetstore.adapters.s3.validation import validate_storage
+from meetstore.config import Settings
+from meetstore.domain.clock import rfc3339
+from meetstore.errors import StorageValidationFailed
+from meetstore.services.events import payload
+from meetstore.services.storage_config import StorageConfigService, put_args_of
+
+log = logging.getLogger("meetstore.health")
+
+
+class StorageHealth:
+    def __init__(
+        self, db: Database, settings: Settings, s3: S3ClientFactory, storage: StorageConfigService
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._s3 = s3
+        self._storage = storage
+
+    def check(self, account_id: str) -> dict[str, Any] | None:
+        """Validate the configuration in force now; record and return its health (None: no config)."""
+        active = self._storage.active(account_id)
+        if active is None:
+            return None
+        now = datetime.now(UTC)
+        result: dict[str, Any] = {"status": "healthy", "checked_at": rfc3339(now)}
+        try:
+            validate_storage(
+                self._s3,
+                active.target,
+                active.current.access_mode,
+                active.prefixes.distinct(active.prefix),
+                timeout_s=self._settings.validation_timeout_s,
+                extra_put_args=put_args_of(active.extra),
+                probe_token="health",
+            )
+        except StorageValidationFailed as exc:
+            result.update(
+                status="unhealthy",
+                s3_error=exc.details.get("s3_error"),
+                operation=exc.details.get("operation"),
+                message=exc.message,
+            )
+        with self._db.session() as s:
+            row = s.get(StorageConfigRow, account_id, with_for_update=True)
+            if row is None or row.version != active.current.version:
+                return result  # replaced meanwhile: this result is about a configuration gone
+            extra = dict(row.extra or {})
+            was = (extra.get("health") or {}).get("status")
+            extra["health"] = result
+            row.extra = extra
+            if result["status"] == "unhealthy" and was != "unhealthy" and extra.get("webhook_url"):
+                body = payload(
+                    None,
+                    "storage.unhealthy",
+                    message=str(result["message"]),
+                    status_code=400,
+                    now=now,
+                    extra={
+                        "account_id": account_id,
+                        "bucket": row.bucket_name,
+                        "s3_error": result.get("s3_error"),
+                        "operation": result.get("operation"),
+                    },
+                )
+                s.add(
+                    WebhookEvent(
+                        account_id=account_id,
+                        bot_id=None,
+                        event="storage.unhealthy",
+                        callback_url=str(extra["webhook_url"]),
+                        body=json.dumps(body, separators=(",", ":")),
+                        state="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+        if result["status"] == "unhealthy":
+            log.warning("storage of account %s is unhealthy: %s", account_id, result.get("s3_error"))
+        return result
+
+    def ensure_recent(self, account_id: str) -> dict[str, Any] | None:
+        """Before an upload: the last health result if recent enough, else a fresh check."""
+        active = self._storage.active(account_id)
+        if active is None:
+            return None
+        health = active.extra.get("health") or {}
+        checked = health.get("checked_at")
+        if checked:
+            at = datetime.fromisoformat(str(checked).replace("Z", "+00:00"))
+            if datetime.now(UTC) - at < timedelta(seconds=self._settings.health_check_max_age_s):
+                return dict(health)
+        return self.check(account_id)
+
+    def check_all(self) -> int:
+        with self._db.session() as s:
+            ids = [a for (a,) in s.execute(select(StorageConfigRow.account_id)).all()]
+        for account_id in ids:
+            try:
+                self.check(account_id)
+            except Exception as exc:  # one bad configuration must not stop the others
+                log.error("health check of account %s failed: %s", account_id, type(exc).__name__)
+        return len(ids)
+
+
+def start_health_monitor(health: StorageHealth, interval_s: float) -> Callable[[], None]:
+    """Re-validate every configuration each `interval_s`; returns the function that stops it."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval_s):
+            health.check_all()
+
+    thread = threading.Thread(target=loop, name="storage-health", daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=5)
+
+    return halt

@@ -1,0 +1,239 @@
+"""Big files: multipart uploads, and a worker process killed (`kill -9`) or stopped mid-upload.
+
+Real S3 (moto, IAM on), SQLite and PostgreSQL. The crash tests run `meetstore worker` as a real
+child process against the test's database and data directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from meetstore.adapters.db.tables import WorkerHeartbeat
+from meetstore.container import Container
+from meetstore.worker.uploads import UploadWorker
+
+from conftest import new_account, sdk_for
+from support.moto_s3 import MotoS3, read_write
+from support.pipeline import (
+    artifacts,
+    events,
+    pinned_bot,
+    random_chunks,
+    storage_body,
+    wait_done,
+    wait_until,
+)
+from support.servers import RunningServer
+
+MB = 1024 * 1024
+
+
+def composite_sha256(data: bytes, part_size: int) -> str:
+    """S3's checksum of a multipart object: SHA-256 of the parts' SHA-256 digests, '-<parts>'."""
+    digests = [hashlib.sha256(data[i : i + part_size]).digest() for i in range(0, len(data), part_size)]
+    return f"{base64.b64encode(hashlib.sha256(b''.join(digests)).digest()).decode()}-{len(digests)}"
+
+
+def configure(server: RunningServer, moto: MotoS3) -> tuple[str, str]:
+    """A read_write bucket for a new account; returns (account_id, bucket)."""
+    bucket = moto.make_bucket()
+    keys = moto.make_user(read_write(bucket, "meetstream"))
+    acct = new_account(server)
+    sdk_for(server, acct.api_key).storage.set(storage_body(moto.endpoint, bucket, keys))
+    return acct.account_id, bucket
+
+
+def test_big_file_goes_multipart_and_lands_intact(
+    make_server: Callable[..., RunningServer], backend: str, moto: MotoS3
+) -> None:
+    server = make_server(backend, multipart_threshold_mb=5, multipart_chunksize_mb=5)
+    account_id, bucket = configure(server, moto)
+    audio = os.urandom(12 * MB + 12345)
+    chat = b'[{"sender": "Ada", "text": "a small file stays one PutObject"}]'
+    bot = pinned_bot(server.container, account_id, {"audio.mp3": audio, "chat.json": chat})
+    wait_done(server.container, bot.bot_id, timeout=60)
+
+    key = f"meetstream/{bot.bot_id}_audio.mp3"
+    s3 = moto.admin
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert head["ContentType"] == "audio/mpeg"
+    assert head["ContentLength"] == len(audio)
+    # Three 5 MB parts, each sent with its SHA-256 (moto leaves the "-3" part count off the value).
+    digest, parts = composite_sha256(audio, 5 * MB).split("-")
+    assert head["ChecksumSHA256"] in (f"{digest}-{parts}", digest) and parts == "3"
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == audio
+
+    chat_head = s3.head_object(
+        Bucket=bucket, Key=f"meetstream/{bot.bot_id}_chat.json", ChecksumMode="ENABLED"
+    )
+    assert chat_head["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(chat).digest()).decode()
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    row = artifacts(server.container, bot.bot_id)["audio.mp3"]
+    assert (row.state, row.multipart_upload_id, row.spool_deleted) == ("uploaded", None, True)
+
+
+# --- a real worker process, killed or stopped mid-upload ----------------------------------------------
+
+
+def worker_env(container: Container, **extra: str) -> dict[str, str]:
+    s = container.settings
+    assert s.master_key is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETSTORE_")}
+    env.update(
+        {
+            "MEETSTORE_DATA_DIR": str(s.data_dir),
+            "MEETSTORE_DATABASE_URL": s.resolved_database_url,
+            "MEETSTORE_MASTER_KEY": s.master_key.get_secret_value(),
+            "MEETSTORE_ALLOW_PRIVATE_ENDPOINTS": "true",
+            "MEETSTORE_MULTIPART_THRESHOLD_MB": str(s.multipart_threshold_mb),
+            "MEETSTORE_MULTIPART_CHUNKSIZE_MB": str(s.multipart_chunksize_mb),
+            "MEETSTORE_TRANSFER_MAX_CONCURRENCY": str(s.transfer_max_concurrency),
+            "MEETSTORE_LEASE_SECONDS": str(s.lease_seconds),
+            "MEETSTORE_POLL_INTERVAL_S": "0.05",
+            "MEETSTORE_LOG_LEVEL": "WARNING",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def spawn_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def spawn(container: Container, *args: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "meetstore.cli", "worker", "--concurrency", "1", *args],
+            env=worker_env(container),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        procs.append(proc)
+        return proc
+
+    yield spawn
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def open_uploads(moto: MotoS3, bucket: str) -> list[dict[str, Any]]:
+    uploads: list[dict[str, Any]] = moto.admin.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    return uploads
+
+
+def wait_for_open_upload(moto: MotoS3, bucket: str, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        uploads = open_uploads(moto, bucket)
+        if uploads:
+            return uploads[0]
+        if proc.poll() is not None:
+            raise AssertionError(f"worker exited early: {proc.stderr.read().decode() if proc.stderr else ''}")
+        time.sleep(0.01)
+    raise AssertionError("no multipart upload was opened")
+
+
+def big_bot(server: RunningServer, moto: MotoS3, size: int) -> tuple[str, str, Path]:
+    account_id, bucket = configure(server, moto)
+    bot = pinned_bot(server.container, account_id, {"audio.mp3": random_chunks(size)})
+    path = server.container.settings.spool_dir / bot.bot_id / "audio.mp3"
+    return bot.bot_id, bucket, path
+
+
+CRASH_SETTINGS: dict[str, Any] = {
+    "multipart_threshold_mb": 5,
+    "multipart_chunksize_mb": 5,
+    "transfer_max_concurrency": 1,
+    "lease_seconds": 2.0,
+}
+
+
+def test_worker_killed_mid_multipart_upload_loses_nothing_and_uploads_once(
+    make_server: Callable[..., RunningServer],
+    backend: str,
+    moto: MotoS3,
+    spawn_worker: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    server = make_server(backend, workers=False, **CRASH_SETTINGS)
+    container = server.container
+    bot_id, bucket, path = big_bot(server, moto, 60 * MB)
+    original = path.read_bytes()
+
+    proc = spawn_worker(container)
+    upload = wait_for_open_upload(moto, bucket, proc)
+    with container.db.session() as s:
+        beats = s.scalars(select(WorkerHeartbeat)).all()
+        assert [b.kind for b in beats] == ["upload"]  # the worker process reports itself alive
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=10) == -signal.SIGKILL
+
+    row = artifacts(container, bot_id)["audio.mp3"]
+    assert row.state == "pending" and row.lease_owner is not None  # held by the dead worker
+    assert row.multipart_upload_id == upload["UploadId"]  # recorded the moment it was opened
+    assert [u["UploadId"] for u in open_uploads(moto, bucket)] == [upload["UploadId"]]
+    assert path.read_bytes() == original
+
+    survivor = UploadWorker(container.uploads, container.settings, 1)
+    survivor.start()
+    try:
+        wait_done(container, bot_id, timeout=60)
+    finally:
+        survivor.stop()
+
+    key = f"meetstream/{bot_id}_audio.mp3"
+    assert moto.admin.get_object(Bucket=bucket, Key=key)["Body"].read() == original
+    assert open_uploads(moto, bucket) == []  # the dead worker's upload was aborted
+    row = artifacts(container, bot_id)["audio.mp3"]
+    assert (row.state, row.attempts, row.multipart_upload_id) == ("uploaded", 1, None)
+    names = [e["event"] for e in events(container, bot_id)]
+    assert names.count("audio.processed") == 1 and names.count("bot.done") == 1
+    assert not path.exists()
+
+
+def test_sigterm_cancels_the_upload_and_releases_the_lease(
+    make_server: Callable[..., RunningServer],
+    moto: MotoS3,
+    spawn_worker: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    server = make_server("sqlite", workers=False, **{**CRASH_SETTINGS, "lease_seconds": 60.0})
+    container = server.container
+    bot_id, bucket, path = big_bot(server, moto, 60 * MB)
+
+    proc = spawn_worker(container, "--grace", "0")
+    wait_for_open_upload(moto, bucket, proc)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert time.monotonic() - started < 15
+
+    row = artifacts(container, bot_id)["audio.mp3"]
+    assert (row.state, row.lease_owner, row.attempts) == ("pending", None, 0)  # given back at once
+    assert path.is_file()
+    assert open_uploads(moto, bucket) == []  # the manager aborted its multipart upload
+    with container.db.session() as s:
+        assert s.scalars(select(WorkerHeartbeat)).all() == []
+
+    # Another worker takes it over at once: no 60 s lease to wait out.
+    survivor = UploadWorker(container.uploads, container.settings, 1)
+    survivor.start()
+    try:
+        wait_done(container, bot_id, timeout=20)
+    finally:
+        survivor.stop()
+    assert artifacts(container, bot_id)["audio.mp3"].state == "uploaded"
+    assert not path.exists()
+    wait_until(lambda: open_uploads(moto, bucket) == [], 5, "no open uploads")

@@ -1,0 +1,152 @@
+"""Pure rules of the bot side: the simulated meeting's plan, create_bot's body, ids, cursors, the spool writer."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from meetstore.api.schemas.bots import CreateBotIn
+from meetstore.errors import BotNotFound, InsufficientStorage, InvalidRequest
+from meetstore.runtime.simulator import Plan, plan_of
+from meetstore.services.bots import _decode_cursor, _encode_cursor, parse_bot_id
+from meetstore.services.ingest import SpoolWriter, write_all
+
+
+@pytest.mark.parametrize(
+    "options,expected",
+    [
+        ({}, Plan(10.0, True, False)),
+        ({"recording_config": {"simulated": {"duration_s": 2}}}, Plan(2.0, True, False)),
+        ({"automatic_leave": {"everyone_left_timeout": 3}}, Plan(3.0, True, False)),
+        (
+            {
+                "recording_config": {"simulated": {"duration_s": 2}},
+                "automatic_leave": {"everyone_left_timeout": 30},
+            },
+            Plan(2.0, True, False),
+        ),
+        (
+            {
+                "recording_config": {"simulated": {"duration_s": 20}},
+                "automatic_leave": {"everyone_left_timeout": 1.5},
+            },
+            Plan(1.5, True, False),
+        ),
+        ({"video_required": False, "audio_separate_streams": True}, Plan(10.0, False, True)),
+    ],
+)
+def test_plan_of_the_simulated_meeting(options: dict[str, Any], expected: Plan) -> None:
+    assert plan_of(options, 10.0) == expected
+
+
+def _body(**extra: Any) -> dict[str, Any]:
+    return {"meeting_link": "https://zoom.us/j/123", "bot_name": "Rec", **extra}
+
+
+def test_create_body_defaults_and_unknown_fields() -> None:
+    data = CreateBotIn.model_validate(
+        _body(zoom={"x": 1}, bot_image_url="https://example.com/a.png")
+    ).to_input()
+    assert data.transcript_provider == "meetstream"
+    assert data.video_required is True and data.audio_separate_streams is False
+    assert data.simulated_duration_s is None and data.everyone_left_timeout_s is None
+    assert data.options == {
+        "zoom": {"x": 1},
+        "bot_image_url": "https://example.com/a.png",
+        "video_required": True,
+        "audio_separate_streams": False,
+    }
+    assert data.callback_url is None
+
+
+def test_create_body_provider_duration_and_leave() -> None:
+    data = CreateBotIn.model_validate(
+        _body(
+            recording_config={
+                "transcript": {"provider": {"deepgram_streaming": {"model": "nova-3"}}},
+                "simulated": {"duration_s": 2.5},
+            },
+            automatic_leave={"everyone_left_timeout": 4, "silence_detection": {"timeout": 9}},
+            custom_attributes={"crm_id": "42"},
+        )
+    ).to_input()
+    assert data.transcript_provider == "deepgram_streaming"
+    assert data.simulated_duration_s == 2.5
+    assert data.everyone_left_timeout_s == 4
+    assert data.options["automatic_leave"]["silence_detection"] == {"timeout": 9}
+    assert data.options["custom_attributes"] == {"crm_id": "42"}
+    assert data.options["recording_config"]["transcript"]["provider"] == {
+        "deepgram_streaming": {"model": "nova-3"}
+    }
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"meeting_link": "javascript:alert(1)"},
+        {"meeting_link": "https://user:pw@meet.example.com/x"},
+        {"bot_name": "   "},
+        {"bot_name": "a\nb"},
+        {"bot_name": "x" * 201},
+        {"callback_url": "file:///etc/passwd"},
+        {"recording_config": {"transcript": {"provider": {}}}},
+        {"recording_config": {"simulated": {"duration_s": 1e9}}},
+        {"automatic_leave": {"everyone_left_timeout": True}},
+        {"custom_attributes": "x"},
+    ],
+)
+def test_create_body_refusals(extra: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        CreateBotIn.model_validate(_body(**extra))
+
+
+def test_bot_ids_are_canonical_uuids() -> None:
+    u = uuid.uuid4()
+    assert parse_bot_id(str(u).upper()) == str(u)
+    assert parse_bot_id(u.hex) == str(u)
+    for bad in ("", "x", "1234", str(u) + "0", "../etc"):
+        with pytest.raises(BotNotFound):
+            parse_bot_id(bad)
+
+
+def test_cursor_round_trip_and_garbage() -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    bot_id = str(uuid.uuid4())
+    assert _decode_cursor(_encode_cursor(at, bot_id)) == (at, bot_id)
+    for bad in ("", "!!!", "bm90IGpzb24", "WzEsMl0", "WyIyMDI2LTAxLTAyIiwieCJd"):
+        with pytest.raises(InvalidRequest):
+            _decode_cursor(bad)
+
+
+def test_a_full_disk_is_insufficient_storage() -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    fd = os.open("/dev/full", os.O_WRONLY)
+    try:
+        with pytest.raises(InsufficientStorage):
+            write_all(fd, b"x" * 4096)
+    finally:
+        os.close(fd)
+
+
+def test_spool_writer_is_complete_only_when_finished(tmp_path: Path) -> None:
+    w = SpoolWriter("b", "audio.mp3", tmp_path)
+    w.write(b"abc")
+    w.write(memoryview(b"def"))
+    assert not (tmp_path / "audio.mp3").exists()
+    w.finish()
+    assert w.size == 6 and w.sha256 == hashlib.sha256(b"abcdef").hexdigest()
+    assert w.tmp.read_bytes() == b"abcdef"
+
+    dropped = SpoolWriter("b", "video.mp4", tmp_path)
+    dropped.write(b"partial")
+    dropped.abort()
+    assert not dropped.tmp.exists()
+    assert sorted(p.name for p in (tmp_path / ".incoming").iterdir()) == [w.tmp.name]
