@@ -115,6 +115,7 @@ def worker(
     import threading
     from collections.abc import Callable
 
+    from meetstore.services.health import start_health_monitor
     from meetstore.worker.uploads import UploadWorker
     from meetstore.worker.webhooks import start_webhook_worker
 
@@ -130,9 +131,11 @@ def worker(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     uploads = UploadWorker(container.uploads, settings, concurrency or settings.upload_concurrency)
     stop_webhooks: Callable[[], None] | None = None
+    stop_health: Callable[[], None] | None = None
     try:
         uploads.start()
         stop_webhooks = start_webhook_worker(container)
+        stop_health = start_health_monitor(container.health, settings.health_interval_s)
         console.print(
             f"worker {uploads.worker_id}: {uploads.concurrency} upload thread(s) and webhook delivery"
         )
@@ -142,6 +145,8 @@ def worker(
         uploads.stop(grace_s=grace)
         if stop_webhooks is not None:
             stop_webhooks()
+        if stop_health is not None:
+            stop_health()
         container.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -199,7 +204,7 @@ def keys_rotate() -> None:
     from meetstore.services.keys import count_sealed, rewrap_all
 
     settings = Settings()
-    file_keyring = settings.master_key is None
+    file_keyring = settings.master_key is None and not settings.kms_key_id
     if file_keyring:
         add_new_current_key(settings.data_dir)
     container = build_container(settings)

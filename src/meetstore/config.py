@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     old_master_keys: SecretStr | None = None
     """Comma-separated base64 keys still accepted for decryption (after a rotation)."""
     kms_key_id: str | None = None
+    """An AWS KMS key (id, ARN or alias) that wraps data keys instead of a local master key."""
+    kms_region: str = "us-east-1"
+    kms_endpoint_url: str | None = None
 
     runtime_token: SecretStr | None = None
     """Bearer token of bot runtimes for the ingest API. Generated into data_dir when unset."""

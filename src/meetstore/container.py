@@ -8,6 +8,7 @@ from pathlib import Path
 
 from meetstore.adapters.crypto.envelope import EnvelopeBox, LocalKeyProvider, decode_master_key
 from meetstore.adapters.crypto.keyring import FileKeyProvider
+from meetstore.adapters.crypto.kms import KmsKeyProvider
 from meetstore.adapters.db.engine import Database
 from meetstore.adapters.platform_store.factory import PlatformStore, build_platform_store
 from meetstore.adapters.s3.clients import RoleAssumer, S3ClientFactory
@@ -26,7 +27,15 @@ from meetstore.services.webhooks import WebhookService
 RUNTIME_TOKEN_FILE = "runtime.token"
 
 
-def build_key_provider(settings: Settings) -> LocalKeyProvider | FileKeyProvider:
+def build_key_provider(settings: Settings) -> LocalKeyProvider | FileKeyProvider | KmsKeyProvider:
+    if settings.kms_key_id:
+        return KmsKeyProvider(
+            settings.kms_key_id,
+            region=settings.kms_region,
+            endpoint_url=settings.kms_endpoint_url,
+            access_key_id=settings.platform_aws_access_key_id,
+            secret_access_key=settings.platform_aws_secret_access_key,
+        )
     if settings.master_key is not None:
         current = decode_master_key(settings.master_key.get_secret_value())
         older_raw = settings.old_master_keys.get_secret_value() if settings.old_master_keys else ""
@@ -95,6 +104,7 @@ def build_container(settings: Settings | None = None) -> Container:
     locations = Locations(settings, s3, platform, storage)
     ingest = IngestService(db, settings, storage, platform)
     runtime = SimulatedRuntime(settings, ingest)
+    health = StorageHealth(db, settings, s3, storage)
     return Container(
         settings=settings,
         db=db,
@@ -107,8 +117,8 @@ def build_container(settings: Settings | None = None) -> Container:
         ingest=ingest,
         runtime=runtime,
         bots=BotService(db, settings, ingest, runtime),
-        uploads=UploadService(db, settings, locations),
+        uploads=UploadService(db, settings, locations, before_upload=health.ensure_recent),
         fetch=FetchService(db, settings, locations),
         webhooks=WebhookService(db, settings, accounts),
-        health=StorageHealth(db, settings, s3, storage),
+        health=health,
     )

@@ -26,4 +26,6 @@ def configure_logging(level: str = "INFO") -> None:
         root.addHandler(handler)
     root.setLevel(level.upper())
     for noisy in ("botocore", "boto3", "s3transfer", "urllib3"):
+        # botocore's DEBUG output includes request headers (the access key id): never below INFO.
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -9,7 +9,7 @@ def background_hooks(*, with_upload_worker: bool) -> list[Hook]:
     """The hooks an API process starts: the upload and webhook workers unless told not to."""
     hooks: list[Hook] = []
     if with_upload_worker:
-        from meetstore.worker.hooks import upload_worker_hook, webhook_worker_hook
+        from meetstore.worker.hooks import health_monitor_hook, upload_worker_hook, webhook_worker_hook
 
-        hooks += [upload_worker_hook, webhook_worker_hook]
+        hooks += [upload_worker_hook, webhook_worker_hook, health_monitor_hook]
     return hooks

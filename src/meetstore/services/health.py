@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,8 @@ class StorageHealth:
         self._settings = settings
         self._s3 = s3
         self._storage = storage
+        self._memo: dict[str, float] = {}
+        self._memo_lock = threading.Lock()
 
     def check(self, account_id: str) -> dict[str, Any] | None:
         """Validate the configuration in force now; record and return its health (None: no config)."""
@@ -104,6 +107,12 @@ class StorageHealth:
 
     def ensure_recent(self, account_id: str) -> dict[str, Any] | None:
         """Before an upload: the last health result if recent enough, else a fresh check."""
+        now = time.monotonic()
+        with self._memo_lock:
+            last = self._memo.get(account_id)
+            if last is not None and now - last < self._settings.health_check_max_age_s:
+                return None  # checked moments ago in this process: no database read either
+            self._memo[account_id] = now
         active = self._storage.active(account_id)
         if active is None:
             return None

@@ -20,6 +20,7 @@ import logging
 import random
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -109,12 +110,20 @@ def sha256_b64(hex_digest: str) -> str:
 
 class UploadService:
     def __init__(
-        self, db: Database, settings: Settings, locations: Locations, *, clock: Clock | None = None
+        self,
+        db: Database,
+        settings: Settings,
+        locations: Locations,
+        *,
+        clock: Clock | None = None,
+        before_upload: Callable[[str], object] | None = None,
     ) -> None:
         self._db = db
         self._settings = settings
         self._locations = locations
         self._clock: Clock = clock or SystemClock()
+        self._before_upload = before_upload
+        """Called with the account id before uploading to a custom bucket (the health check)."""
 
     # --- paths ------------------------------------------------------------------------------------
     def spool_path(self, bot_id: str, spool_name: str) -> Path:
@@ -238,6 +247,11 @@ class UploadService:
             store = self._locations.store_for(item.account_id, pin)
         except StorageChanged:
             return self._finish_failed(item, worker_id, self._not_accessible(item, pin))
+        if self._before_upload is not None and isinstance(store, S3Bucket) and pin.kind is PinKind.CUSTOM:
+            try:
+                self._before_upload(item.account_id)
+            except Exception as exc:  # the upload itself is the authority; a failed check never blocks it
+                log.warning("health check before upload failed: %s", type(exc).__name__)
 
         recorded: list[str] = []
         if isinstance(store, S3Bucket) and item.multipart_upload_id:

@@ -31,3 +31,10 @@ def webhook_worker_hook(container: Container) -> Callable[[], None]:
     from meetstore.worker.webhooks import start_webhook_worker
 
     return start_webhook_worker(container)
+
+
+def health_monitor_hook(container: Container) -> Callable[[], None]:
+    """Re-validate every storage configuration each MEETSTORE_HEALTH_INTERVAL_S (default hourly)."""
+    from meetstore.services.health import start_health_monitor
+
+    return start_health_monitor(container.health, container.settings.health_interval_s)
