@@ -246,3 +246,31 @@ def test_health_turns_unhealthy_and_queues_event(server: RunningServer, moto: Mo
         assert (
             len(s.execute(select(WebhookEvent).where(WebhookEvent.account_id == acct.account_id)).all()) == 1
         )
+
+
+def test_bot_files_land_through_an_assumed_role(
+    make_server: Callable[..., RunningServer], moto: MotoS3
+) -> None:
+    from support.pipeline import artifacts, leave, make_bot, spool, wait_done
+
+    server = _role_server(make_server, moto)
+    acct = new_account(server)
+    ext = server.container.storage.external_id(acct.account_id)
+    bucket = moto.make_bucket()
+    role = _make_role(moto, ext, read_write(bucket, "meetstream"))
+    client = sdk_for(server, acct.api_key)
+    client.storage.set(_base(moto, bucket, role_arn=role, server_side_encryption="AES256"))
+
+    bot = make_bot(server.container, acct.account_id, callback_url=None)
+    spool(server.container, bot, "audio.mp3", b"ID3 fake audio bytes")
+    spool(server.container, bot, "chat.json", b"[]")
+    leave(server.container, bot)
+    wait_done(server.container, bot.bot_id)
+    rows = artifacts(server.container, bot.bot_id)
+    assert {r.state for r in rows.values()} == {"uploaded"}
+    key = rows["audio.mp3"].key
+    assert moto.objects(bucket, key)[key] == b"ID3 fake audio bytes"
+    assert moto.head(bucket, key)["ServerSideEncryption"] == "AES256"
+    url = client.bots.audio(bot.bot_id)["audio_url"]
+    assert "X-Amz-Security-Token" in url  # signed with the assumed role's session credentials
+    assert moto.get_presigned(url).content == b"ID3 fake audio bytes"
