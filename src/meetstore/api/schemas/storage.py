@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from meetstore.adapters.net_guard import parse_http_url
 from meetstore.domain.storage_config import (
@@ -72,17 +72,6 @@ class StorageConfigIn(BaseModel):
             )
         return v
 
-    @field_validator("webhook_url")
-    @classmethod
-    def _webhook(cls, v: str | None) -> str | None:
-        if v is None or v == "":
-            return None
-        try:
-            parse_http_url(v, "webhook_url")
-        except InvalidRequest as exc:
-            raise ValueError(exc.message) from None
-        return v
-
     @field_validator("bucket_name")
     @classmethod
     def _bucket(cls, v: str) -> str:
@@ -104,16 +93,16 @@ class StorageConfigIn(BaseModel):
     def _base_prefix(cls, v: str) -> str:
         return _prefix(v)
 
-    @field_validator("endpoint_url")
+    @field_validator("endpoint_url", "webhook_url")
     @classmethod
-    def _endpoint(cls, v: str | None) -> str | None:
+    def _http_url(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is None or v == "":
             return None
         try:
-            parse_http_url(v, "endpoint_url")
+            parse_http_url(v, info.field_name or "url")
         except InvalidRequest as exc:
             raise ValueError(exc.message) from None
-        return v.rstrip("/")
+        return v.rstrip("/") if info.field_name == "endpoint_url" else v
 
     def problems(self) -> list[dict[str, str]]:
         """Rules across fields: credentials (keys or a role) and encryption settings."""
