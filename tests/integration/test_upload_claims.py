@@ -138,7 +138,7 @@ def test_live_lease_is_respected_expired_one_taken_over_and_completion_fenced(
 def test_long_upload_renews_its_lease_and_is_not_taken_over(
     make_server: Callable[..., RunningServer], backend: str, moto: MotoS3
 ) -> None:
-    lease = 0.4
+    lease = 0.3
     server = make_server(
         backend,
         workers=False,
@@ -152,7 +152,7 @@ def test_long_upload_renews_its_lease_and_is_not_taken_over(
     keys = moto.make_user(read_write(bucket, "meetstream"))
     acct = new_account(server)
     sdk_for(server, acct.api_key).storage.set(storage_body(moto.endpoint, bucket, keys))
-    bot = pinned_bot(container, acct.account_id, {"audio.mp3": random_chunks(80 * MB)})
+    bot = pinned_bot(container, acct.account_id, {"audio.mp3": random_chunks(120 * MB)})
 
     a = UploadWorker(container.uploads, container.settings, 1, worker_id="worker-a")
     b = UploadWorker(container.uploads, container.settings, 1, worker_id="worker-b")
