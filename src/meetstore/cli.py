@@ -129,7 +129,12 @@ def worker(
         stop_requested.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    uploads = UploadWorker(container.uploads, settings, concurrency or settings.upload_concurrency)
+    uploads = UploadWorker(
+        container.uploads,
+        settings,
+        concurrency or settings.upload_concurrency,
+        sweeper=container.ingest.sweep_stale_runtimes,  # no bot runtime runs in this process
+    )
     stop_webhooks: Callable[[], None] | None = None
     stop_health: Callable[[], None] | None = None
     try:

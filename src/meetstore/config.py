@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     data_dir: Path = Path(".meetstore")
+    spool_dir_override: Path | None = None
+    """Where recorded files wait for upload; default `<data_dir>/spool` (e.g. a dedicated disk)."""
     database_url: str | None = None
     """SQLAlchemy URL. Default: SQLite file `<data_dir>/meetstore.db` (WAL)."""
 
@@ -69,6 +71,9 @@ class Settings(BaseSettings):
     spool_retention_days: float = 7.0
     s3_connect_timeout_s: float = 5.0
     s3_read_timeout_s: float = 10.0
+    s3_max_attempts: int = 3
+    """Attempts per S3 request (botocore standard retries: 5xx, SlowDown, resets, read timeouts)
+    before the upload attempt counts as failed and the artifact is rescheduled with backoff."""
     validation_timeout_s: float = 10.0
 
     # Webhooks.
@@ -83,11 +88,22 @@ class Settings(BaseSettings):
     simulated_step_delay_s: float = 0.2
     bot_runtime: Literal["simulated", "external"] = "simulated"
     """Who runs new bots: the simulated runtime, or an external one speaking the ingest API."""
+    runtime_heartbeat_s: float = 5.0
+    """How often a runtime's liveness is recorded on its bots (`bots.runtime_seen_at`)."""
+    runtime_stale_after_s: float = 60.0
+    """A live bot whose runtime has not been seen for this long is handed in by the upload
+    worker's janitor (its spool files are pinned and uploaded; nothing recorded is lost)."""
 
     # API.
     max_body_bytes: int = 1024 * 1024
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120
+    auth_cache_ttl_s: float = 5.0
+    """Seconds a valid API key's account stays cached per process (0: off). A revoked key keeps
+    working at most this long in processes other than the one that revoked it."""
+    fetch_cache_entries: int = 20_000
+    """Locations of finished platform-store files remembered per process (0: off); see
+    services/fetch.FinalLocations. Never stale: those rows do not change."""
     log_level: str = "INFO"
 
     # Health re-validation (issue 8).
@@ -109,6 +125,8 @@ class Settings(BaseSettings):
 
     @property
     def spool_dir(self) -> Path:
+        if self.spool_dir_override is not None:
+            return self.spool_dir_override
         return self.data_dir / "spool"
 
     @property

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from meetstore.adapters.crypto.envelope import EnvelopeBox, LocalKeyProvider, decode_master_key
@@ -74,6 +75,9 @@ class Container:
     fetch: FetchService
     webhooks: WebhookService
     health: StorageHealth
+    liveness: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    """Liveness probes of the background workers running in this process, by name (registered
+    by the worker hooks while they run; read by /readyz)."""
 
     def close(self) -> None:
         self.runtime.stop()
@@ -97,9 +101,10 @@ def build_container(settings: Settings | None = None) -> Container:
         role_assumer=assumer,
         connect_timeout=settings.s3_connect_timeout_s,
         read_timeout=settings.s3_read_timeout_s,
+        max_attempts=settings.s3_max_attempts,
     )
     platform = build_platform_store(settings, s3)
-    accounts = AccountService(db, box)
+    accounts = AccountService(db, box, auth_cache_ttl_s=settings.auth_cache_ttl_s)
     storage = StorageConfigService(db, box, s3, settings)
     locations = Locations(settings, s3, platform, storage)
     ingest = IngestService(db, settings, storage, platform)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 import re
 
-_SECRET_SHAPES = re.compile(r"(ms_[A-Za-z0-9_-]{20,}|whsec_[A-Za-z0-9_-]{20,})")
+_SECRET_SHAPES = re.compile(
+    r"(ms_[A-Za-z0-9_-]{20,}|whsec_[A-Za-z0-9_-]{20,}"
+    # A presigned URL's credential, signature and session token, and a local download token: a
+    # logged URL must not be a working link nor name the customer's access key id.
+    r"|(?<=X-Amz-Credential=)[^&\s\"']+|(?<=X-Amz-Signature=)[^&\s\"']+|(?<=X-Amz-Security-Token=)[^&\s\"']+"
+    r"|(?<=/files/)[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,})"
+)
 
 
 class RedactSecrets(logging.Filter):
@@ -29,3 +35,7 @@ def configure_logging(level: str = "INFO") -> None:
         # botocore's DEBUG output includes request headers (the access key id): never below INFO.
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO: presigned URLs (the access key id and a live
+    # signature) and customer callback URLs (which may carry tokens). Never below WARNING.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from meetstore import __version__
 from meetstore.api.errors import install_error_handlers
 from meetstore.api.middleware import BodyLimitMiddleware, RateLimitMiddleware
-from meetstore.api.routes import bots, fetch, files, health, ingest, storage, uploads
+from meetstore.api.openapi import install_openapi
+from meetstore.api.routes import bots, fetch, files, health, ingest, ping, storage, uploads
 from meetstore.container import Container
 
 Hook = Callable[[Container], Callable[[], None]]
@@ -49,4 +50,6 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
     app.include_router(files.router)
     app.include_router(ingest.router)
     app.include_router(uploads.router)
+    app.include_router(ping.router)
+    install_openapi(app)
     return app

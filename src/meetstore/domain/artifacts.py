@@ -45,8 +45,28 @@ CONTENT_TYPE_OF: dict[ArtifactKind, str] = {
 # Files a runtime may hand in that are meeting data folded into the manifest, not uploaded alone.
 MANIFEST_INPUTS = ("participants.json", "speaker_timeline.json")
 
-_SCREENSHOT_RE = re.compile(r"^screenshots/(\d{1,9})\.png$")
-_STREAM_RE = re.compile(r"^audio_streams/([a-z0-9][a-z0-9-]{0,63})_(\d{1,4})\.webm$")
+# One spelling per artifact (ASCII digits, no extra leading zeros, nothing after the extension):
+# two names for the same (kind, seq, participant) would be two rows for one artifact.
+_SCREENSHOT_RE = re.compile(
+    r"screenshots/(0000[1-9]|000[1-9][0-9]|00[1-9][0-9]{2}|0[1-9][0-9]{3}|[1-9][0-9]{4,8})\.png"
+)
+_STREAM_RE = re.compile(r"audio_streams/([a-z0-9][a-z0-9-]{0,63})_([1-9][0-9]{0,3})\.webm")
+_FIXED_NAMES = {
+    "audio.mp3": ArtifactKind.AUDIO,
+    "video.mp4": ArtifactKind.VIDEO,
+    "chat.json": ArtifactKind.CHAT,
+    "transcript/raw.json": ArtifactKind.TRANSCRIPT_RAW,
+    "transcript/processed.json": ArtifactKind.TRANSCRIPT_PROCESSED,
+}
+ACCEPTED_NAME_PATTERN = (
+    "^(?:"
+    + "|".join(
+        [re.escape(n) for n in (*_FIXED_NAMES, *MANIFEST_INPUTS)]
+        + [_SCREENSHOT_RE.pattern, _STREAM_RE.pattern]
+    )
+    + ")$"
+)
+"""Every file name a runtime may hand in (documentation of the ingest API; `is_accepted_file_name`)."""
 
 
 @dataclass(frozen=True)
@@ -60,20 +80,13 @@ class SpoolName:
 
 def parse_spool_name(name: str) -> SpoolName | None:
     """The artifact a runtime's file name stands for, or None when the name is not one of ours."""
-    fixed = {
-        "audio.mp3": ArtifactKind.AUDIO,
-        "video.mp4": ArtifactKind.VIDEO,
-        "chat.json": ArtifactKind.CHAT,
-        "transcript/raw.json": ArtifactKind.TRANSCRIPT_RAW,
-        "transcript/processed.json": ArtifactKind.TRANSCRIPT_PROCESSED,
-    }
-    if name in fixed:
-        return SpoolName(fixed[name])
-    m = _SCREENSHOT_RE.match(name)
-    if m and int(m.group(1)) >= 1:
+    if name in _FIXED_NAMES:
+        return SpoolName(_FIXED_NAMES[name])
+    m = _SCREENSHOT_RE.fullmatch(name)
+    if m:
         return SpoolName(ArtifactKind.SCREENSHOT, seq=int(m.group(1)))
-    m = _STREAM_RE.match(name)
-    if m and int(m.group(2)) >= 1:
+    m = _STREAM_RE.fullmatch(name)
+    if m:
         return SpoolName(ArtifactKind.AUDIO_STREAM, seq=int(m.group(2)), participant=m.group(1))
     return None
 

@@ -5,6 +5,10 @@ the meeting until the meeting's duration has passed or the bot was removed (stat
 database, so a `remove_bot` answered by any process is noticed), records the meeting's media with
 PyAV for the time it was recording, hands every file to the ingest service through the same path
 a real runtime's uploads take (`IngestService.save_file`), and says it left (`IngestService.left`).
+
+A database outage does not end a meeting: every call waits the outage out (backing off) while the
+meeting goes on, and a heartbeat thread records which bots' runtimes are alive
+(`IngestService.touch_runtime`), so the upload worker can hand in the bots of a runtime that died.
 """
 
 from __future__ import annotations
@@ -16,23 +20,28 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from meetstore.config import Settings
 from meetstore.domain.artifacts import BotStatus
 from meetstore.errors import Conflict, MeetstoreError, Unavailable
-from meetstore.runtime.media import MeetingScript, Recording, record_meeting
 from meetstore.services.ingest import IngestService
+
+if TYPE_CHECKING:  # PyAV (FFmpeg) is loaded by the processes that record, not by API or worker ones
+    from meetstore.runtime.media import MeetingScript, Recording
 
 log = logging.getLogger("meetstore.runtime")
 
 MIN_RECORDING_S = 0.5
 """A bot removed the moment it started recording still produces this much media."""
 SCREENSHOT_INTERVAL_S = 3.0
-LEFT_ATTEMPTS = 8
 PARTICIPANTS = ("Alice Example", "Bob Example")
+OUTAGE_BACKOFF_MAX_S = 5.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,10 @@ class _Removed(Exception):
     """The bot was told to leave (or the process is shutting down) before it started recording."""
 
 
+class _ShuttingDown(Exception):
+    """The process stops while waiting out a database outage; the bot is left for the sweeper."""
+
+
 class SimulatedRuntime:
     def __init__(self, settings: Settings, ingest: IngestService) -> None:
         self._settings = settings
@@ -76,6 +89,7 @@ class SimulatedRuntime:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._threads: dict[str, threading.Thread] = {}
+        self._heartbeat: threading.Thread | None = None
         self.poll_s = min(0.25, max(0.02, settings.poll_interval_s))
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -91,6 +105,9 @@ class SimulatedRuntime:
             thread = threading.Thread(target=self._run, args=(bot_id,), name=f"bot-{bot_id[:8]}", daemon=True)
             self._threads[bot_id] = thread
             thread.start()
+            if self._heartbeat is None or not self._heartbeat.is_alive():
+                self._heartbeat = threading.Thread(target=self._beat, name="bot-heartbeat", daemon=True)
+                self._heartbeat.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop recording threads (app shutdown). A meeting cut short this way is not handed in."""
@@ -100,15 +117,48 @@ class SimulatedRuntime:
         deadline = time.monotonic() + timeout_s
         for t in threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()))
+        beat = self._heartbeat
+        if beat is not None:
+            beat.join(timeout=max(0.1, deadline - time.monotonic()))
 
     def active(self) -> list[str]:
         with self._lock:
             return [k for k, t in self._threads.items() if t.is_alive()]
 
+    def _beat(self) -> None:
+        """Record every few seconds that the bots running here are alive (until none is left)."""
+        every = max(0.05, self._settings.runtime_heartbeat_s)
+        while True:
+            with self._lock:
+                active = [k for k, t in self._threads.items() if t.is_alive()]
+                if not active:
+                    self._heartbeat = None  # start() makes a new one for the next bot
+                    return
+            try:
+                self._ingest.touch_runtime(active)
+            except Exception as exc:  # a database outage: try again at the next beat
+                log.warning("runtime heartbeat not recorded: %s", type(exc).__name__)
+            if self._stopping.wait(every):
+                return
+
+    def _call(self, bot_id: str, what: str, fn: Callable[[], T]) -> T:
+        """Run one ingest call, waiting out a database outage (backing off) until it answers."""
+        delay = 0.2
+        while True:
+            try:
+                return fn()
+            except Unavailable:
+                log.warning("bot %s: database unavailable (%s); retrying in %.1fs", bot_id, what, delay)
+                if self._stopping.wait(delay):
+                    raise _ShuttingDown from None
+                delay = min(delay * 2, OUTAGE_BACKOFF_MAX_S)
+
     # --- one meeting ----------------------------------------------------------------------------
     def _run(self, bot_id: str) -> None:
         try:
             self._meeting(bot_id)
+        except _ShuttingDown:
+            log.info("bot %s: stopped while the database was unavailable", bot_id)
         except Conflict as exc:
             log.info("bot %s: %s", bot_id, exc.message)
         except MeetstoreError as exc:
@@ -125,7 +175,7 @@ class SimulatedRuntime:
             log.warning("bot %s: could not record the Error status", bot_id)
 
     def _meeting(self, bot_id: str) -> None:
-        info = self._ingest.runtime_info(bot_id)
+        info = self._call(bot_id, "runtime info", lambda: self._ingest.runtime_info(bot_id))
         plan = plan_of(info.options, self._settings.simulated_default_duration_s)
         step = self._settings.simulated_step_delay_s
         recording_started: float | None = None
@@ -133,7 +183,8 @@ class SimulatedRuntime:
             for status in (BotStatus.IN_MEETING, BotStatus.RECORDING):
                 if not self._pause(bot_id, step):
                     raise _Removed
-                if self._ingest.set_status(bot_id, status) != status.value:
+                now = self._call(bot_id, "status", partial(self._ingest.set_status, bot_id, status))
+                if now != status.value:
                     raise _Removed
             recording_started = time.monotonic()
             self._pause(bot_id, plan.duration_s, while_status=BotStatus.RECORDING)
@@ -148,17 +199,7 @@ class SimulatedRuntime:
 
     def _left(self, bot_id: str) -> None:
         """Say the bot left; a database outage is waited out (the files are safe in the spool)."""
-        delay = 0.5
-        for _ in range(LEFT_ATTEMPTS - 1):
-            try:
-                self._ingest.left(bot_id)
-                return
-            except Unavailable:
-                log.warning("bot %s: database unavailable at 'left'; retrying in %.1fs", bot_id, delay)
-                if self._stopping.wait(delay):
-                    return
-                delay = min(delay * 2, 5.0)
-        self._ingest.left(bot_id)
+        self._call(bot_id, "left", lambda: self._ingest.left(bot_id))
 
     def _pause(self, bot_id: str, seconds: float, while_status: BotStatus | None = None) -> bool:
         """Wait `seconds`; False as soon as the bot is told to leave or the process stops."""
@@ -166,7 +207,15 @@ class SimulatedRuntime:
         while True:
             if self._stopping.is_set():
                 return False
-            status = BotStatus(self._ingest.status_of(bot_id))
+            try:
+                status = BotStatus(self._ingest.status_of(bot_id))
+            except Unavailable:
+                # The meeting goes on while the database is away; look again shortly.
+                if self._stopping.wait(min(1.0, max(self.poll_s, deadline - time.monotonic()))):
+                    return False
+                if time.monotonic() >= deadline:
+                    return True
+                continue
             if status is BotStatus.LEAVING or status not in (
                 BotStatus.JOINING,
                 BotStatus.IN_MEETING,
@@ -181,6 +230,8 @@ class SimulatedRuntime:
             self._stopping.wait(min(self.poll_s, remaining))
 
     def _hand_in(self, bot_id: str, plan: Plan, duration_s: float) -> None:
+        from meetstore.runtime.media import MeetingScript, record_meeting
+
         seed = int.from_bytes(hashlib.sha256(bot_id.encode()).digest()[:4], "big")
         script = MeetingScript(
             duration_s=round(duration_s, 3),
@@ -193,16 +244,23 @@ class SimulatedRuntime:
         with tempfile.TemporaryDirectory(prefix=f"meetstore-sim-{bot_id[:8]}-") as tmp:
             out = Path(tmp)
             rec = record_meeting(out, script)
-            self._ingest.set_meeting_data(bot_id, meeting_data(rec, script))
+            data = meeting_data(rec, script)
+            self._call(bot_id, "meeting data", lambda: self._ingest.set_meeting_data(bot_id, data))
             for name in rec.files:
-                with (out / name).open("rb") as fh:
-                    self._ingest.save_file(bot_id, name, fh)
+                self._call(bot_id, f"file {name}", partial(self._save, bot_id, name, out / name))
             for name, value in (
                 ("participants.json", rec.participants),
                 ("speaker_timeline.json", rec.speaker_timeline),
             ):
                 raw = (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-                self._ingest.save_file(bot_id, name, io.BytesIO(raw))
+                self._call(bot_id, f"file {name}", partial(self._save_bytes, bot_id, name, raw))
+
+    def _save_bytes(self, bot_id: str, name: str, raw: bytes) -> None:
+        self._ingest.save_file(bot_id, name, io.BytesIO(raw))
+
+    def _save(self, bot_id: str, name: str, path: Path) -> None:
+        with path.open("rb") as fh:  # opened anew for each attempt
+            self._ingest.save_file(bot_id, name, fh)
 
 
 def meeting_data(rec: Recording, script: MeetingScript) -> dict[str, Any]:

@@ -1,9 +1,18 @@
-"""Accounts: API keys (random, stored as a hash) and webhook secrets (stored encrypted)."""
+"""Accounts: API keys (random, stored as a hash) and webhook secrets (stored encrypted).
+
+Authentication caches a valid key's account for `auth_cache_ttl_s` (default 5 s, per process;
+0 turns it off): a busy client costs one indexed lookup per key per TTL instead of one per request.
+Only hits are cached (a key created a moment ago, in any process, works at once), the cache is
+bounded, and a revocation is honoured at once by the process that revokes and within the TTL by
+every other process.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -17,6 +26,7 @@ from meetstore.errors import InvalidApiKey, NotFound
 
 WEBHOOK_SECRET_PURPOSE = "account.webhook_secret"
 API_KEY_PREFIX = "ms_"
+AUTH_CACHE_MAX_KEYS = 10_000
 
 
 def hash_api_key(api_key: str) -> str:
@@ -33,11 +43,55 @@ class NewAccount:
         return f"NewAccount(account_id={self.account_id!r})"
 
 
+class _AuthCache:
+    """API key hash → (account id, monotonic expiry): valid keys only, bounded, thread-safe."""
+
+    def __init__(self, ttl_s: float, max_keys: int = AUTH_CACHE_MAX_KEYS) -> None:
+        self.ttl_s = ttl_s
+        self._max_keys = max_keys
+        self._entries: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> str | None:
+        entry = self._entries.get(key_hash)
+        if entry is None:
+            return None
+        if entry[1] <= time.monotonic():
+            with self._lock:
+                if self._entries.get(key_hash) is entry:
+                    del self._entries[key_hash]
+            return None
+        return entry[0]
+
+    def put(self, key_hash: str, account_id: str) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self._max_keys and key_hash not in self._entries:
+                now = time.monotonic()
+                self._entries = {k: v for k, v in self._entries.items() if v[1] > now}
+                if len(self._entries) >= self._max_keys:
+                    self._entries.clear()
+            self._entries[key_hash] = (account_id, time.monotonic() + self.ttl_s)
+
+    def drop_account(self, account_id: str) -> None:
+        with self._lock:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] != account_id}
+
+
 class AccountService:
-    def __init__(self, db: Database, box: SecretBox, clock: SystemClock | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        box: SecretBox,
+        clock: SystemClock | None = None,
+        *,
+        auth_cache_ttl_s: float = 5.0,
+    ) -> None:
         self._db = db
         self._box = box
         self._clock = clock or SystemClock()
+        self._auth_cache = _AuthCache(auth_cache_ttl_s)
 
     def create(self, name: str) -> NewAccount:
         account_id = str(uuid.uuid4())
@@ -59,15 +113,25 @@ class AccountService:
             )
         return NewAccount(account_id, api_key, webhook_secret)
 
+    def cached_account(self, api_key: str) -> str | None:
+        """The account of a key validated less than `auth_cache_ttl_s` ago (no I/O), else None."""
+        return self._auth_cache.get(hash_api_key(api_key))
+
     def authenticate(self, api_key: str) -> str:
         """The account id of a valid key; InvalidApiKey for an unknown or revoked one."""
-        with self._db.session() as s:
+        key_hash = hash_api_key(api_key)
+        cached = self._auth_cache.get(key_hash)
+        if cached is not None:
+            return cached
+        with self._db.read() as s:
             row = s.execute(
-                select(Account.id, Account.revoked_at).where(Account.api_key_hash == hash_api_key(api_key))
+                select(Account.id, Account.revoked_at).where(Account.api_key_hash == key_hash)
             ).first()
         if row is None or row.revoked_at is not None:
             raise InvalidApiKey("The API key is not valid.")
-        return str(row.id)
+        account_id = str(row.id)
+        self._auth_cache.put(key_hash, account_id)
+        return account_id
 
     def count(self) -> int:
         with self._db.session() as s:
@@ -98,3 +162,4 @@ class AccountService:
             if acct is None:
                 raise NotFound("No such account.")
             acct.revoked_at = self._clock.now()
+        self._auth_cache.drop_account(account_id)

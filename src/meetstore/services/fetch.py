@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from meetstore.adapters.db.engine import Database
@@ -78,6 +79,60 @@ _LABEL: dict[ArtifactKind, str] = {
 }
 
 Store = LocalPlatformStore | S3Bucket
+
+
+# --- the single-artifact query (built once) -------------------------------------------------------
+_BOT_FIELDS = (
+    "id",
+    "account_id",
+    "status",
+    "transcript_id",
+    "transcript_provider",
+    "pin_kind",
+    "pin_bucket",
+    "pin_region",
+    "pin_endpoint_url",
+    "pin_config_version",
+    "pin_prefixes",
+    "meeting_data",
+    "created_at",
+    "left_at",
+)
+"""The bot columns the fetch endpoints read (decision, folder, video info, screenshot times)."""
+_ARTIFACT_FIELDS = (
+    "id",
+    "bot_id",
+    "kind",
+    "seq",
+    "participant",
+    "key",
+    "state",
+    "size",
+    "last_error_code",
+    "last_error_operation",
+    "last_error_message",
+)
+_CONFIG_FIELDS = tuple(column.key for column in StorageConfigRow.__table__.columns)
+_BOT_SLICE = slice(0, len(_BOT_FIELDS))
+_ARTIFACT_SLICE = slice(_BOT_SLICE.stop, _BOT_SLICE.stop + len(_ARTIFACT_FIELDS))
+_CONFIG_SLICE = slice(_ARTIFACT_SLICE.stop, _ARTIFACT_SLICE.stop + len(_CONFIG_FIELDS))
+
+_SINGLE_QUERY = (
+    select(
+        *(getattr(Bot, name) for name in _BOT_FIELDS),
+        *(getattr(Artifact, name) for name in _ARTIFACT_FIELDS),
+        *(getattr(StorageConfigRow, name) for name in _CONFIG_FIELDS),
+        Account.external_id,
+    )
+    .join(Account, Account.id == Bot.account_id)
+    .outerjoin(Artifact, and_(Artifact.bot_id == Bot.id, Artifact.kind == bindparam("kind")))
+    .outerjoin(StorageConfigRow, StorageConfigRow.account_id == Bot.account_id)
+    .where(Bot.id == bindparam("bot_id"), Bot.account_id == bindparam("account_id"))
+    .order_by(Artifact.seq)
+    .limit(1)
+)
+"""One bot (primary key, and the caller's account), its first artifact of a kind
+(ix_artifacts_bot_kind_seq) and the account's storage configuration (primary key)."""
 
 
 # --- pure helpers ---------------------------------------------------------------------------------
@@ -159,18 +214,92 @@ class _Snapshot:
         return None if self.active is None else self.active.current
 
 
+class FinalLocations:
+    """Where the finished files of platform-pinned bots are: (account, bot, kind) → object key.
+
+    Exact for as long as the process lives, so it never needs invalidating: a bot's pin is written
+    once, an uploaded artifact row never changes state again (UploadState.UPLOADED is terminal),
+    and rows are never deleted. Only such rows are remembered, and only for the endpoints whose
+    answer is nothing but a URL for that key (audio, chat log, manifest); a custom bucket's files
+    always go through the database, since the configuration they are served with may change.
+    Bounded (`fetch_cache_entries`; 0 turns it off): the oldest entries go first.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self._max = max(0, max_entries)
+        self._entries: dict[tuple[str, str, ArtifactKind], str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, account_id: str, bot_id: str, kind: ArtifactKind) -> str | None:
+        return self._entries.get((account_id, bot_id, kind))
+
+    def remember(self, account_id: str, snap: _Snapshot, kind: ArtifactKind, row: Artifact | None) -> None:
+        if self._max == 0 or row is None or snap.pin is None or snap.pin.kind is not PinKind.PLATFORM:
+            return
+        if row.state != UploadState.UPLOADED.value:
+            return
+        with self._lock:
+            while len(self._entries) >= self._max:
+                del self._entries[next(iter(self._entries))]
+            self._entries[(account_id, snap.bot.id, kind)] = row.key
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_URL_FIELD: dict[ArtifactKind, tuple[str, str]] = {
+    ArtifactKind.AUDIO: ("audio_url", "audio"),
+    ArtifactKind.CHAT: ("download_url", "chats"),
+    ArtifactKind.MANIFEST: ("manifest_url", "manifest"),
+}
+"""The endpoints answered from FinalLocations: kind → (URL field, TTL setting)."""
+
+
 class FetchService:
     def __init__(self, db: Database, settings: Settings, locations: Locations) -> None:
         self._db = db
         self._settings = settings
         self._locations = locations
+        self.final = FinalLocations(settings.fetch_cache_entries)
 
     # --- endpoints returning presigned URLs ---------------------------------------------------
+    @property
+    def signs_without_io(self) -> bool:
+        """Platform-store URLs are HMAC tokens (no credentials to refresh, no network): safe to
+        sign on the event loop."""
+        return isinstance(self._locations.platform.store, LocalPlatformStore)
+
+    def cached(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any] | None:
+        """The answer of get_audio / get_chats / get_manifest when the file's location is known
+        (FinalLocations): no database, no I/O beyond signing. None: ask the database."""
+        if kind not in _URL_FIELD:
+            return None
+        bid = _normalise_id(bot_id)
+        key = None if bid is None else self.final.get(account_id, bid, kind)
+        if key is None:
+            return None
+        return self._presigned(kind, self._locations.platform.store, key)
+
+    def _presigned(self, kind: ArtifactKind, store: Store, key: str) -> dict[str, Any]:
+        field, ttl_name = _URL_FIELD[kind]
+        exp = self._expiry(ttl_name)
+        out = {field: store.presign_get(key, exp.expires_in), **_exp(exp)}
+        if kind is ArtifactKind.CHAT:
+            out["file_type"] = "json"
+        return out
+
+    def _single_url(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any]:
+        hit = self.cached(account_id, bot_id, kind)
+        if hit is not None:
+            return hit
+        snap, row = self._single(account_id, bot_id, kind)
+        store = self._resolve(snap, [row], kind, error_key=row.key if row else None)
+        answer = self._presigned(kind, store, self._key(row))
+        self.final.remember(account_id, snap, kind, row)
+        return answer
+
     def audio(self, account_id: str, bot_id: str) -> dict[str, Any]:
-        snap, row = self._single(account_id, bot_id, ArtifactKind.AUDIO)
-        store = self._resolve(snap, [row], ArtifactKind.AUDIO, error_key=row.key if row else None)
-        exp = self._expiry("audio")
-        return {"audio_url": store.presign_get(self._key(row), exp.expires_in), **_exp(exp)}
+        return self._single_url(account_id, bot_id, ArtifactKind.AUDIO)
 
     def video(self, account_id: str, bot_id: str) -> dict[str, Any]:
         snap, row = self._single(account_id, bot_id, ArtifactKind.VIDEO)
@@ -186,23 +315,13 @@ class FetchService:
         }
 
     def chats(self, account_id: str, bot_id: str) -> dict[str, Any]:
-        snap, row = self._single(account_id, bot_id, ArtifactKind.CHAT)
-        store = self._resolve(snap, [row], ArtifactKind.CHAT, error_key=row.key if row else None)
-        exp = self._expiry("chats")
-        return {
-            "download_url": store.presign_get(self._key(row), exp.expires_in),
-            **_exp(exp),
-            "file_type": "json",
-        }
+        return self._single_url(account_id, bot_id, ArtifactKind.CHAT)
 
     def manifest(self, account_id: str, bot_id: str) -> dict[str, Any]:
-        snap, row = self._single(account_id, bot_id, ArtifactKind.MANIFEST)
-        store = self._resolve(snap, [row], ArtifactKind.MANIFEST, error_key=row.key if row else None)
-        exp = self._expiry("manifest")
-        return {"manifest_url": store.presign_get(self._key(row), exp.expires_in), **_exp(exp)}
+        return self._single_url(account_id, bot_id, ArtifactKind.MANIFEST)
 
     def audio_streams(self, account_id: str, bot_id: str) -> dict[str, Any]:
-        with self._db.session() as s:
+        with self._db.read() as s:
             snap = self._snapshot(s, account_id, bot_id)
             rows = list(
                 s.execute(
@@ -247,7 +366,7 @@ class FetchService:
             )
         after = decode_cursor(cursor) if cursor else 0
         kind = ArtifactKind.SCREENSHOT.value
-        with self._db.session() as s:
+        with self._db.read() as s:
             snap = self._snapshot(s, account_id, bot_id)
             # The whole collection's state without loading it: one grouped count on the index.
             counts = s.execute(
@@ -309,7 +428,7 @@ class FetchService:
 
     def transcriptions(self, account_id: str, bot_id: str) -> dict[str, Any]:
         kinds = (ArtifactKind.TRANSCRIPT_RAW, ArtifactKind.TRANSCRIPT_PROCESSED)
-        with self._db.session() as s:
+        with self._db.read() as s:
             snap = self._snapshot(s, account_id, bot_id)
             rows = list(
                 s.execute(
@@ -344,7 +463,7 @@ class FetchService:
         """The stored transcript file's exact bytes (processed.json, or raw.json with `raw`)."""
         kind = ArtifactKind.TRANSCRIPT_RAW if raw else ArtifactKind.TRANSCRIPT_PROCESSED
         tid = _normalise_id(transcript_id)
-        with self._db.session() as s:
+        with self._db.read() as s:
             bot = (
                 None
                 if tid is None
@@ -410,9 +529,29 @@ class FetchService:
         ).scalar_one_or_none()
 
     def _single(self, account_id: str, bot_id: str, kind: ArtifactKind) -> tuple[_Snapshot, Artifact | None]:
-        with self._db.session() as s:
-            snap = self._snapshot(s, account_id, bot_id)
-            return snap, self._row(s, snap.bot.id, kind)
+        """The bot, its first artifact of `kind` and the storage configuration in ONE query (the
+        hot path of get_audio & co.: bots by primary key, artifacts on ix_artifacts_bot_kind_seq),
+        read as columns on a Core connection and turned into detached rows."""
+        bid = _normalise_id(bot_id)
+        if bid is None:
+            raise BotNotFound(NO_SUCH_BOT)
+        with self._db.read_connection() as conn:
+            found = conn.execute(
+                _SINGLE_QUERY, {"bot_id": bid, "account_id": account_id, "kind": kind.value}
+            ).first()
+        if found is None:
+            raise BotNotFound(NO_SUCH_BOT)
+        values = tuple(found)
+        bot = Bot(**dict(zip(_BOT_FIELDS, values[_BOT_SLICE], strict=True)))
+        art = dict(zip(_ARTIFACT_FIELDS, values[_ARTIFACT_SLICE], strict=True))
+        row = Artifact(**art) if art["id"] is not None else None
+        pin = pin_of(bot)
+        active = None
+        if pin is not None and pin.kind is PinKind.CUSTOM:
+            config = dict(zip(_CONFIG_FIELDS, values[_CONFIG_SLICE], strict=True))
+            if config["account_id"] is not None:
+                active = active_of(StorageConfigRow(**config), values[-1])
+        return _Snapshot(bot=bot, pin=pin, active=active), row
 
     @staticmethod
     def _key(row: Artifact | None) -> str:

@@ -141,7 +141,10 @@ def start_health_monitor(health: StorageHealth, interval_s: float) -> Callable[[
 
     def loop() -> None:
         while not stop.wait(interval_s):
-            health.check_all()
+            try:
+                health.check_all()
+            except Exception as exc:  # the database is down: try again at the next interval
+                log.warning("storage health pass skipped: %s", type(exc).__name__)
 
     thread = threading.Thread(target=loop, name="storage-health", daemon=True)
     thread.start()

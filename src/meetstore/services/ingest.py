@@ -19,14 +19,16 @@ import json
 import logging
 import os
 import secrets
+import threading
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from meetstore.adapters.db.engine import Database
@@ -74,7 +76,8 @@ _STATUS_EVENT = {
 
 
 def _disk_error(exc: OSError) -> Exception:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    # EFBIG: a file-size limit (quota, RLIMIT_FSIZE) stops the write just as a full disk does.
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return InsufficientStorage("The spool is out of disk space; try again later.")
     return exc
 
@@ -217,6 +220,9 @@ class IngestService:
         self._storage = storage
         self._platform = platform
         self._clock = clock or SystemClock()
+        self._seen_lock = threading.Lock()
+        self._seen: dict[str, float] = {}
+        """bot id → when this process last recorded its runtime as seen (monotonic seconds)."""
 
     # --- helpers ----------------------------------------------------------------------------------
     def bot_dir(self, bot_id: str) -> Path:
@@ -387,6 +393,100 @@ class IngestService:
         os.close(fd)
         os.replace(tmp, path)
 
+    # --- runtime liveness ----------------------------------------------------------------------
+    def touch_runtime(self, bot_ids: Collection[str]) -> int:
+        """Record that the runtime of these bots is alive (the simulator's heartbeat)."""
+        ids = [self._bot_id(b) for b in bot_ids]
+        if not ids:
+            return 0
+        now = self._clock.now()
+        with self._db.session() as s:
+            result = s.execute(
+                update(Bot)
+                .where(Bot.id.in_(ids), Bot.pin_kind.is_(None))
+                .values(runtime_seen_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            changed = int(getattr(result, "rowcount", 0) or 0)
+        mono = time.monotonic()
+        with self._seen_lock:
+            for b in ids:
+                self._seen[b] = mono
+        return changed
+
+    def runtime_seen(self, bot_id: str) -> None:
+        """An ingest API call from the bot's runtime: it is alive (recorded at most every
+        `runtime_heartbeat_s / 2` per bot and process, so polling runtimes cost no write each)."""
+        bot_id = self._bot_id(bot_id)
+        mono = time.monotonic()
+        with self._seen_lock:
+            last = self._seen.get(bot_id)
+            if last is not None and mono - last < self._settings.runtime_heartbeat_s / 2:
+                return
+            if len(self._seen) > 10_000:
+                self._seen.clear()
+            self._seen[bot_id] = mono
+        self.touch_runtime([bot_id])
+
+    def sweep_stale_runtimes(self, skip: Collection[str] = (), limit: int = 100) -> list[str]:
+        """Hand in live bots whose runtime went silent (`runtime_stale_after_s`): a runtime that
+        died with its process leaves them Joining/InMeeting/Recording/Leaving (or Error) forever.
+
+        Each is marked Error (its runtime failed) and then goes through `left` with the files
+        already complete in its spool, so they are pinned and uploaded and nothing is lost.
+        `skip`: bots whose runtime runs in this process. Returns the ids handed in.
+        """
+        now = self._clock.now()
+        cutoff = now - timedelta(seconds=self._settings.runtime_stale_after_s)
+        stuck = [*(st.value for st in LIVE_STATUSES), BotStatus.ERROR.value]
+        with self._db.session() as s:
+            ids = list(
+                s.scalars(
+                    select(Bot.id)
+                    .where(
+                        Bot.status.in_(stuck),
+                        Bot.pin_kind.is_(None),
+                        or_(
+                            Bot.runtime_seen_at < cutoff,
+                            and_(Bot.runtime_seen_at.is_(None), Bot.updated_at < cutoff),
+                        ),
+                    )
+                    .order_by(Bot.updated_at)
+                    .limit(limit)
+                )
+            )
+        handed: list[str] = []
+        skipped = set(skip)
+        for bot_id in ids:
+            if bot_id in skipped:
+                continue
+            if self._hand_in_stale(bot_id, cutoff):
+                handed.append(bot_id)
+        return handed
+
+    def _hand_in_stale(self, bot_id: str, cutoff: datetime) -> bool:
+        with self._db.session() as s:
+            bot = self._bot(s, bot_id, lock=True)
+            seen = bot.runtime_seen_at or bot.updated_at
+            if bot.pin_kind is not None or seen >= cutoff:
+                return False  # handed in meanwhile, or its runtime spoke up again
+            previous = bot.status
+            if bot.status != BotStatus.ERROR.value:
+                # Recorded on its own first: should "left" fail, the bot still says its runtime died.
+                bot.status = BotStatus.ERROR.value
+                bot.updated_at = self._clock.now()
+                data = dict(bot.meeting_data or {})
+                data["runtime_lost"] = {"status": previous, "last_seen_at": rfc3339(seen)}
+                bot.meeting_data = data
+        log.warning(
+            "bot %s: its runtime has not been seen since %s (status %s); handing in its spool",
+            bot_id,
+            rfc3339(seen),
+            previous,
+        )
+        self.left(bot_id)
+        return True
+
     # --- left -------------------------------------------------------------------------------------
     def left(self, bot_id: str) -> dict[str, Any]:
         """The bot left; its files are complete. In ONE transaction: pin, manifest, artifact rows,
@@ -396,6 +496,8 @@ class IngestService:
             bot = self._bot(s, bot_id, lock=True)
             if bot.pin_kind is not None:
                 return self._left_result(s, bot)
+            with self._seen_lock:
+                self._seen.pop(bot.id, None)
             now = self._clock.now()
             prefixes = self._pin(s, bot, now)
             files = self._scan_spool(bot.id)

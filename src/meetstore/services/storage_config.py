@@ -187,12 +187,17 @@ class StorageConfigService:
         self._settings = settings
         self._clock = clock or SystemClock()
 
+    def _check_urls(self, data: StorageConfigInput) -> None:
+        """The SSRF guard for every URL of the configuration, before any connection is made."""
+        allow = self._settings.allow_private_endpoints
+        if data.endpoint_url:
+            check_url_allowed(data.endpoint_url, "endpoint_url", allow_private=allow)
+        if data.webhook_url:
+            check_url_allowed(data.webhook_url, "webhook_url", allow_private=allow)
+
     def validate(self, account_id: str, data: StorageConfigInput) -> list[dict[str, object]]:
         """Run the live checks for `data`; raise StorageValidationFailed. Saves nothing."""
-        if data.endpoint_url:
-            check_url_allowed(
-                data.endpoint_url, "endpoint_url", allow_private=self._settings.allow_private_endpoints
-            )
+        self._check_urls(data)
         checks = validate_storage(
             self._s3,
             self._target_for(account_id, data),
@@ -205,10 +210,7 @@ class StorageConfigService:
 
     def diagnose(self, account_id: str, data: StorageConfigInput) -> dict[str, Any]:
         """The deep check: per prefix, every operation meetstore uses, with what IAM is missing."""
-        if data.endpoint_url:
-            check_url_allowed(
-                data.endpoint_url, "endpoint_url", allow_private=self._settings.allow_private_endpoints
-            )
+        self._check_urls(data)
         rows = diagnose_storage(
             self._s3,
             self._target_for(account_id, data),

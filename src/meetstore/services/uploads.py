@@ -20,6 +20,7 @@ import logging
 import random
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,7 +42,9 @@ from meetstore.domain.clock import SystemClock
 from meetstore.domain.fetch_policy import PinKind, PinnedLocation, same_bucket
 from meetstore.domain.ports import Clock
 from meetstore.domain.storage_config import AccessMode
-from meetstore.errors import BotNotFound, NothingToRetry, S3OperationError
+from meetstore.errors import NothingToRetry, S3OperationError, Unavailable
+from meetstore.services.bots import not_found as bot_not_found
+from meetstore.services.bots import parse_bot_id
 from meetstore.services.events import emit
 from meetstore.services.locations import Locations, StorageChanged, pin_of
 
@@ -82,6 +85,8 @@ class ClaimedArtifact:
     attempts: int
     multipart_upload_id: str | None
     pin: PinnedLocation | None
+    taken_over: bool = False
+    """The previous lease expired without an outcome: its holder died (or stalled) mid-attempt."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,8 @@ class UploadService:
             rows = list(s.scalars(query))
             if not rows:
                 return []
+            # A lease still on the row expired without an outcome: its worker died mid-attempt.
+            taken_over = {row.id for row in rows if row.lease_owner is not None}
             for row in rows:
                 row.lease_owner = worker_id
                 row.lease_expires_at = now + self._lease
@@ -173,6 +180,7 @@ class UploadService:
                     attempts=row.attempts,
                     multipart_upload_id=row.multipart_upload_id,
                     pin=pins.get(row.bot_id),
+                    taken_over=row.id in taken_over,
                 )
                 for row in rows
             ]
@@ -267,6 +275,10 @@ class UploadService:
                 self._set_multipart(item.id, worker_id, None)
             except S3OperationError as err:
                 return self._after_error(item, worker_id, _Failure.of(err))
+        if isinstance(store, S3Bucket) and item.taken_over:
+            # Killed between CreateMultipartUpload's answer and recording its UploadId, the dead
+            # worker left an upload nobody knows of: abort whatever is open for this key.
+            self._abort_unrecorded(store, item)
 
         token = cancel or threading.Event()
 
@@ -294,6 +306,8 @@ class UploadService:
         except S3OperationError as err:
             if recorded and isinstance(store, S3Bucket):
                 self._abort_quietly(store, item, worker_id, recorded[-1])
+                # A CreateMultipartUpload retried after a lost answer opened one more upload.
+                self._abort_unrecorded(store, item)
             return self._after_error(item, worker_id, _Failure.of(err))
         except OSError as exc:  # the local platform store: disk full, checksum mismatch, ...
             failure = _Failure(
@@ -304,7 +318,42 @@ class UploadService:
                 transient=True,
             )
             return self._after_error(item, worker_id, failure)
-        return self._finish_uploaded(item, worker_id, store)
+        # The object is in the bucket: record that even across a short database outage, so a
+        # blip does not cost a second upload of the whole file.
+        return self._record(lambda: self._finish_uploaded(item, worker_id, store), token)
+
+    def _record(self, write: Callable[[], UploadOutcome], cancel: threading.Event) -> UploadOutcome:
+        """Run an outcome write, retrying while the database is unavailable (backing off) for up
+        to `max(60 s, 3 x lease_seconds)` or until cancelled; then give up (the row stays pending
+        under an expiring lease and is uploaded again later)."""
+        deadline = time.monotonic() + max(60.0, 3 * self._settings.lease_seconds)
+        delay = 0.2
+        while True:
+            try:
+                return write()
+            except Unavailable:
+                if time.monotonic() + delay > deadline or cancel.wait(delay):
+                    raise
+                log.warning("database unavailable recording an upload; retrying in %.1fs", delay)
+                delay = min(delay * 2, 5.0)
+
+    def _abort_unrecorded(self, store: S3Bucket, item: ClaimedArtifact) -> None:
+        """Best effort: abort every multipart upload open for the artifact's key. Only the lease
+        holder uploads to a key, so whatever is open there is left over from an earlier attempt."""
+        if item.size < store.transfer.multipart_threshold:
+            return  # a single PutObject leaves nothing behind
+        try:
+            aborted = store.abort_open_uploads(item.key)
+        except S3OperationError as err:
+            log.info(
+                "could not list multipart uploads left open for %s (%s); a bucket lifecycle rule "
+                "should remove incomplete multipart uploads",
+                item.key,
+                err.s3_error,
+            )
+            return
+        if aborted:
+            log.info("aborted %d unrecorded multipart upload(s) left open for %s", aborted, item.key)
 
     def _abort_quietly(self, store: S3Bucket, item: ClaimedArtifact, worker_id: str, upload_id: str) -> None:
         """After a failed multipart attempt (the manager already tried to abort it): make sure."""
@@ -563,12 +612,13 @@ class UploadService:
         now = self._clock.now()
         retrying = 0
         gone = 0
+        bot_id = parse_bot_id(bot_id)  # a malformed id is an unknown bot (never a database error)
         with self._db.session() as s:
             bot = s.execute(
                 select(Bot).where(Bot.id == bot_id, Bot.account_id == account_id).with_for_update()
             ).scalar_one_or_none()
             if bot is None:
-                raise BotNotFound(f"No bot with id {bot_id}.")
+                raise bot_not_found()  # the same body for a foreign bot as for a random id
             failed = list(
                 s.scalars(
                     select(Artifact)

@@ -4,8 +4,11 @@ The same class runs inside an API process (`worker/hooks.upload_worker_hook`) an
 (`meetstore worker`). Each upload thread claims one due artifact at a time (a lease), uploads it
 and records the outcome. The keeper thread renews the leases of uploads in flight (a slow, big
 file is never taken over), cancels an upload whose lease another worker took, and records the
-worker's heartbeat (`worker_heartbeats`, read by /readyz); a janitor thread deletes spool files
-whose retention ended.
+worker's heartbeat (`worker_heartbeats`); a janitor thread deletes spool files whose retention
+ended and hands in bots whose runtime died (`sweeper`, e.g. `IngestService.sweep_stale_runtimes`).
+
+Every loop survives a database outage: a failed claim, renewal, heartbeat or janitor pass is
+logged and tried again after a pause; no thread ends because the database went away.
 
 `stop()` is graceful: uploads in flight get `grace_s` to finish; what is still running then is
 cancelled (the TransferManager aborts its multipart upload) and its lease is released at once.
@@ -22,11 +25,13 @@ import time
 from collections.abc import Callable
 
 from meetstore.config import Settings
+from meetstore.errors import Unavailable
 from meetstore.services.uploads import ClaimedArtifact, UploadOutcome, UploadService
 
 log = logging.getLogger("meetstore.worker.uploads")
 
 JANITOR_MAX_INTERVAL_S = 600.0
+OUTAGE_BACKOFF_MAX_S = 5.0
 
 
 def new_worker_id(kind: str = "upload") -> str:
@@ -42,8 +47,10 @@ class UploadWorker:
         concurrency: int,
         *,
         worker_id: str | None = None,
+        sweeper: Callable[[], object] | None = None,
     ) -> None:
         self._uploads = uploads
+        self._sweeper = sweeper
         self._settings = settings
         self.concurrency = max(1, concurrency)
         self.worker_id = worker_id or new_worker_id()
@@ -121,13 +128,20 @@ class UploadWorker:
     # --- threads ----------------------------------------------------------------------------------
     def _loop(self) -> None:
         idle = self._settings.poll_interval_s
+        pause = 0.5
         while not self._stopping.is_set():
             try:
                 items = self._uploads.claim(self.worker_id, 1)
+            except Unavailable:
+                log.warning("database unavailable; claiming again in %.1fs", pause)
+                self._stopping.wait(pause)
+                pause = min(pause * 2, OUTAGE_BACKOFF_MAX_S)
+                continue
             except Exception:
                 log.exception("claiming uploads failed")
                 self._stopping.wait(max(idle, 1.0))
                 continue
+            pause = 0.5
             if not items:
                 self._stopping.wait(idle)
                 continue
@@ -137,9 +151,19 @@ class UploadWorker:
     def _process(self, item: ClaimedArtifact) -> UploadOutcome:
         token = threading.Event()
         with self._lock:
+            if item.id in self._inflight:
+                # Its lease lapsed while the database was away and this worker claimed it again:
+                # the thread already uploading it carries on (same lease owner, renewed again).
+                log.info("artifact %d is already being uploaded by this worker", item.id)
+                return UploadOutcome.LOST
             self._inflight[item.id] = token
         try:
             return self._uploads.process(item, self.worker_id, token)
+        except Unavailable:
+            # The database went away and did not come back within the lease: the lease expires
+            # and the row is claimed again once it is back.
+            log.warning("database unavailable while uploading artifact %d; it will be retried", item.id)
+            return UploadOutcome.LOST
         except Exception:
             # The database went away mid-way, or a bug: the lease expires and the row is retried.
             log.exception("uploading artifact %d failed unexpectedly", item.id)
@@ -156,12 +180,27 @@ class UploadWorker:
             self._safe_beat()
 
     def _janitor(self) -> None:
-        """Delete spool files whose retention ended (its own thread: never delays a renewal)."""
-        every = min(JANITOR_MAX_INTERVAL_S, max(1.0, self._settings.spool_retention_days * 86400.0 / 10.0))
-        wait = min(every, 5.0)  # soon after start too: a crash may have left files behind
-        while not self._keeper_stop.wait(wait):
-            self._safe(self._uploads.purge_spool)
-            wait = every
+        """Delete spool files whose retention ended, and hand in bots whose runtime went silent
+        (its own thread: never delays a renewal)."""
+        purge_every = min(
+            JANITOR_MAX_INTERVAL_S, max(1.0, self._settings.spool_retention_days * 86400.0 / 10.0)
+        )
+        sweep_every = max(0.1, min(30.0, self._settings.runtime_stale_after_s / 4.0))
+        now = time.monotonic()
+        next_purge = now + min(purge_every, 5.0)  # soon after start too: a crash may have left files
+        next_sweep = now + min(sweep_every, 5.0)
+        while True:
+            now = time.monotonic()
+            wait = max(0.0, min(next_purge, next_sweep if self._sweeper else next_purge) - now)
+            if self._keeper_stop.wait(wait):
+                return
+            now = time.monotonic()
+            if now >= next_purge:
+                self._safe(self._uploads.purge_spool)
+                next_purge = time.monotonic() + purge_every
+            if self._sweeper is not None and now >= next_sweep:
+                self._safe(self._sweeper)
+                next_sweep = time.monotonic() + sweep_every
 
     def _renew(self) -> None:
         with self._lock:
@@ -170,6 +209,9 @@ class UploadWorker:
             return
         try:
             still = self._uploads.renew(self.worker_id, list(held))
+        except Unavailable:
+            log.warning("database unavailable; upload leases not renewed")
+            return
         except Exception:
             log.exception("renewing upload leases failed")
             return
@@ -185,5 +227,7 @@ class UploadWorker:
     def _safe(fn: Callable[[], object]) -> None:
         try:
             fn()
+        except Unavailable:
+            log.warning("upload worker housekeeping skipped: the database is unavailable")
         except Exception:
             log.exception("upload worker housekeeping failed")

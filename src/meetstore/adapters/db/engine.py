@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from meetstore.errors import Unavailable
+
+CONNECT_TIMEOUT_S = 5
+POOL_TIMEOUT_S = 10.0
+UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly."
+READ_ONLY_OPTION = "meetstore_read_only"
+"""Execution option of `Database.read()` connections (SQLite: BEGIN instead of BEGIN IMMEDIATE)."""
 
 
 def make_engine(url: str) -> Engine:
@@ -41,10 +48,23 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Database.read(): a deferred transaction, which never takes the write lock (WAL).
+            read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+    return create_engine(
+        url,
+        # 20 kept open, 10 more under bursts (30 at most, as before): fewer connections opened and
+        # closed again when an API process's thread pool keeps more than 10 of them busy.
+        pool_size=20,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_timeout=POOL_TIMEOUT_S,
+        # A server that does not answer (down, firewalled) fails a connect in seconds, not minutes.
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+    )
 
 
 class Database:
@@ -54,6 +74,13 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads: on PostgreSQL in autocommit (no BEGIN/COMMIT round trips; every statement sees
+        # its own snapshot, as it does in a READ COMMITTED transaction); on SQLite a deferred BEGIN.
+        options: dict[str, Any] = {READ_ONLY_OPTION: True}
+        if self.engine.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        self._read_engine = self.engine.execution_options(**options)
+        self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -62,20 +89,49 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on error. DB outages → Unavailable."""
-        session = self._sessions()
+        with self._unit(self._sessions()) as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A unit of work that only reads (never write through it): cheaper than `session()`, the
+        same errors. PostgreSQL: autocommit statements; SQLite: a deferred (shared) transaction."""
+        with self._unit(self._read_sessions()) as session:
+            yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """Like `read()`, one level down: a Core connection, for hot paths that select columns
+        (no ORM identity map or unit of work to set up and tear down)."""
+        try:
+            with self._read_engine.connect() as conn:
+                yield conn
+        except (OperationalError, DBAPIError) as exc:
+            if isinstance(exc, OperationalError) or exc.connection_invalidated:
+                raise Unavailable(UNAVAILABLE_MESSAGE) from exc
+            raise
+        except PoolTimeout as exc:
+            raise Unavailable(UNAVAILABLE_MESSAGE) from exc
+
+    @contextmanager
+    def _unit(self, session: Session) -> Iterator[Session]:
         try:
             yield session
             session.commit()
         except (OperationalError, DBAPIError) as exc:
-            session.rollback()
+            _rollback_quietly(session)
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
-                raise Unavailable("The database is unavailable; try again shortly.") from exc
+                raise Unavailable(UNAVAILABLE_MESSAGE) from exc
             raise
+        except PoolTimeout as exc:  # every pooled connection is stuck (the server hangs)
+            _rollback_quietly(session)
+            raise Unavailable(UNAVAILABLE_MESSAGE) from exc
         except BaseException:
-            session.rollback()
+            _rollback_quietly(session)
             raise
         finally:
-            session.close()
+            with suppress(OperationalError, DBAPIError):  # a dead connection: the pool drops it
+                session.close()
 
     def ping(self) -> bool:
         try:
@@ -88,3 +144,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _rollback_quietly(session: Session) -> None:
+    """Roll back; on a dead connection that can fail too, which must not hide the first error."""
+    with suppress(OperationalError, DBAPIError):
+        session.rollback()

@@ -91,6 +91,7 @@ class Bot(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "idempotency_key", name="uq_bots_idempotency"),
         Index("ix_bots_account_created", "account_id", "created_at", "id"),
+        Index("ix_bots_status_seen", "status", "runtime_seen_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -118,6 +119,9 @@ class Bot(Base):
     pinned_at: Mapped[datetime | None]
     meeting_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """video_info, participants and speaker timeline, as the runtime reported them."""
+    runtime_seen_at: Mapped[datetime | None]
+    """When the bot's runtime last showed it is alive (simulator heartbeat, ingest API calls); a
+    live bot whose runtime went silent is handed in by the upload worker's janitor."""
 
 
 class Artifact(Base):

@@ -11,7 +11,13 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 
 from meetstore.adapters.s3.errors import translate
-from meetstore.adapters.s3.upload import MultipartCallback, abort_multipart, transfer_config, upload_file
+from meetstore.adapters.s3.upload import (
+    MultipartCallback,
+    abort_multipart,
+    abort_open_uploads,
+    transfer_config,
+    upload_file,
+)
 
 
 def sha256_b64_of_bytes(data: bytes) -> str:
@@ -126,3 +132,7 @@ class S3Bucket:
     def abort_multipart(self, key: str, upload_id: str) -> bool:
         """Abort an open multipart upload; False when the policy does not allow it."""
         return abort_multipart(self._client, self._bucket, key, upload_id, region=self._region)
+
+    def abort_open_uploads(self, key: str) -> int:
+        """Abort every multipart upload open for `key` (needs s3:ListBucketMultipartUploads)."""
+        return abort_open_uploads(self._client, self._bucket, key, region=self._region)

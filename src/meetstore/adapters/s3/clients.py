@@ -74,6 +74,7 @@ class S3ClientFactory:
         role_assumer: RoleAssumer | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 10.0,
+        max_attempts: int = 1,
         max_pool_connections: int = 32,
         cache_size: int = 1024,
     ) -> None:
@@ -85,6 +86,7 @@ class S3ClientFactory:
         self._cache_size = cache_size
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
+        self._max_attempts = max(1, max_attempts)
         self._pool = max_pool_connections
 
     def _config(self, endpoint_url: str | None, *, connect: float, read: float, attempts: int) -> Config:
@@ -144,7 +146,10 @@ class S3ClientFactory:
         client = self._build(
             target,
             self._config(
-                target.endpoint_url, connect=self._connect_timeout, read=self._read_timeout, attempts=1
+                target.endpoint_url,
+                connect=self._connect_timeout,
+                read=self._read_timeout,
+                attempts=self._max_attempts,
             ),
         )
         with self._lock:

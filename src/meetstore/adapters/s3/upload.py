@@ -192,3 +192,34 @@ def abort_multipart(client: Any, bucket: str, key: str, upload_id: str, *, regio
         log.warning("could not abort multipart upload of %s: %s", key, err.s3_error)
         return False
     return True
+
+
+def abort_open_uploads(client: Any, bucket: str, key: str, *, region: str | None = None) -> int:
+    """Abort every multipart upload open for exactly `key`; returns how many were aborted.
+
+    For uploads nobody recorded: a worker killed between CreateMultipartUpload's answer and
+    writing its UploadId down, or a create whose answer was lost and retried. Needs
+    `s3:ListBucketMultipartUploads` on the bucket; without it S3OperationError (not transient)
+    says so, and a lifecycle rule (AbortIncompleteMultipartUpload) must clean up instead.
+    """
+    aborted = 0
+    marker: dict[str, str] = {}
+    for _page in range(20):  # one key has a handful of uploads at most; bounded either way
+        try:
+            resp = client.list_multipart_uploads(Bucket=bucket, Prefix=key, **marker)
+        except Exception as exc:
+            raise translate(
+                exc, operation="ListMultipartUploads", bucket=bucket, key=key, region=region
+            ) from None
+        for upload in resp.get("Uploads", []):
+            if upload.get("Key") == key and abort_multipart(
+                client, bucket, key, str(upload["UploadId"]), region=region
+            ):
+                aborted += 1
+        if not resp.get("IsTruncated"):
+            break
+        marker = {
+            "KeyMarker": str(resp.get("NextKeyMarker", "")),
+            "UploadIdMarker": str(resp.get("NextUploadIdMarker", "")),
+        }
+    return aborted

@@ -7,6 +7,7 @@ concurrently; no read is attempted. Everything within `timeout_s`.
 from __future__ import annotations
 
 import secrets
+import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,21 @@ from meetstore.domain.storage_config import AccessMode, probe_key
 from meetstore.errors import S3OperationError, StorageValidationFailed
 
 PROBE_BODY = b"meetstore write probe: safe to delete\n"
+PROBE_THREADS = 64
+"""Threads of the process-wide probe pool (started on demand, kept for the next validation)."""
+
+_probe_pool: ThreadPoolExecutor | None = None
+_probe_pool_lock = threading.Lock()
+
+
+def probe_pool() -> ThreadPoolExecutor:
+    """The probes' thread pool, shared by every validation of the process: starting threads for
+    each validation cost more than the probes themselves (profiled: bench/validate.py)."""
+    global _probe_pool
+    with _probe_pool_lock:
+        if _probe_pool is None:
+            _probe_pool = ThreadPoolExecutor(max_workers=PROBE_THREADS, thread_name_prefix="probe")
+        return _probe_pool
 
 
 @dataclass(frozen=True)
@@ -106,11 +122,9 @@ def validate_storage(
 
     token = probe_token or secrets.token_hex(8)
     keys = [probe_key(p, token) for p in prefixes]
-    pool = ThreadPoolExecutor(max_workers=max(1, min(len(keys), 16)), thread_name_prefix="probe")
+    pool = probe_pool()
+    futures = {pool.submit(store.put_bytes, key, PROBE_BODY, content_type="text/plain"): key for key in keys}
     try:
-        futures = {
-            pool.submit(store.put_bytes, key, PROBE_BODY, content_type="text/plain"): key for key in keys
-        }
         _done, pending = wait(futures, timeout=timeout_s)
         checks: list[Check] = []
         first_error: S3OperationError | None = None
@@ -138,4 +152,5 @@ def validate_storage(
             raise _fail(first_error)
         return checks
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        for fut in futures:
+            fut.cancel()  # those not started yet (the others end within the client's timeouts)

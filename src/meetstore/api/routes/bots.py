@@ -8,7 +8,15 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from meetstore.api.deps import AccountDep, ContainerDep
+from meetstore.api.openapi import BotIdPath, errors, ok
 from meetstore.api.schemas.bots import CreateBotIn
+from meetstore.api.schemas.responses import (
+    BotCreatedOut,
+    BotDetailOut,
+    BotListOut,
+    BotStatusOut,
+    RemoveBotOut,
+)
 from meetstore.services.bots import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/api/v1/bots", tags=["bots"])
@@ -16,8 +24,24 @@ router = APIRouter(prefix="/api/v1/bots", tags=["bots"])
 REPLAY_STATUS = 507
 """MeetStream answers an Idempotency-Key replay with 507 and the original bot."""
 
+NOT_FOUND = errors({404: "No such bot in this account (also a malformed id): `bot_not_found`."})
 
-@router.post("/create_bot", status_code=201)
+
+@router.post(
+    "/create_bot",
+    status_code=201,
+    response_model=None,
+    responses={
+        **ok(BotCreatedOut, "The bot was created and is joining.", 201),
+        **ok(BotCreatedOut, "An Idempotency-Key replay: the original bot, as MeetStream answers.", 507),
+        **errors(
+            {
+                400: "Malformed input (`invalid_request`), or a callback_url that points at a private "
+                "address (`endpoint_not_allowed`)."
+            }
+        ),
+    },
+)
 def create_bot(
     body: CreateBotIn,
     account_id: AccountDep,
@@ -28,7 +52,7 @@ def create_bot(
     return JSONResponse(created.body, status_code=REPLAY_STATUS if created.replay else 201)
 
 
-@router.get("")
+@router.get("", response_model=None, responses=ok(BotListOut, "The account's bots, newest first."))
 def list_bots(
     account_id: AccountDep,
     container: ContainerDep,
@@ -38,16 +62,16 @@ def list_bots(
     return container.bots.list(account_id, limit=limit, cursor=cursor)
 
 
-@router.get("/{bot_id}/status")
-def bot_status(bot_id: str, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+@router.get("/{bot_id}/status", response_model=None, responses={**ok(BotStatusOut), **NOT_FOUND})
+def bot_status(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
     return container.bots.status(account_id, bot_id)
 
 
-@router.get("/{bot_id}/detail")
-def bot_detail(bot_id: str, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+@router.get("/{bot_id}/detail", response_model=None, responses={**ok(BotDetailOut), **NOT_FOUND})
+def bot_detail(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
     return container.bots.detail(account_id, bot_id)
 
 
-@router.get("/{bot_id}/remove_bot")
-def remove_bot(bot_id: str, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+@router.get("/{bot_id}/remove_bot", response_model=None, responses={**ok(RemoveBotOut), **NOT_FOUND})
+def remove_bot(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
     return container.bots.remove(account_id, bot_id)

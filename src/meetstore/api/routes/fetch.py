@@ -10,31 +10,86 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from meetstore.api.deps import AccountDep, ContainerDep
+from meetstore.api.openapi import BotIdPath, Responses, TranscriptIdPath, errors, ok
+from meetstore.api.schemas.responses import (
+    AudioOut,
+    AudioStreamsOut,
+    ChatsOut,
+    ManifestOut,
+    ScreenshotsOut,
+    TranscriptionsOut,
+    VideoOut,
+)
+from meetstore.container import Container
+from meetstore.domain.artifacts import ArtifactKind
 from meetstore.services.fetch import SCREENSHOTS_DEFAULT_LIMIT, SCREENSHOTS_MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["fetch"])
 
+OUTCOMES = errors(
+    {
+        202: "The media is not final yet (bot in the meeting or uploading): `media_not_ready`, `status`.",
+        403: "The API key is not valid (`invalid_api_key`); or the file is in the customer's bucket and "
+        "meetstore may not read it: `write_only_storage` / `storage_not_accessible`, with `bucket`, "
+        "`key`, `location`.",
+        404: "`bot_not_found` (unknown bot, another account's, or a malformed id), `artifact_not_found` "
+        "(never produced), or `upload_failed` (with `s3_error`, `operation`, `bucket`, `key`).",
+        502: "The storage answered with an error (`s3_error`).",
+    }
+)
+INLINE_OUTCOMES = {
+    **OUTCOMES,
+    **errors({413: "The stored file is too large to return inline: `payload_too_large`."}),
+}
+JSON_ITEMS: Responses = {
+    200: {
+        "description": "The JSON array stored in the bot's manifest.",
+        "content": {"application/json": {"schema": {"type": "array", "items": {}}}},
+    }
+}
+SEGMENTS: Responses = {
+    200: {
+        "description": "The stored transcript, byte for byte: the processed segments "
+        "`[{speaker, transcript, start, end}]`, or the provider's raw output with `raw=true`.",
+        "content": {"application/json": {"schema": {"type": ["array", "object"]}}},
+    }
+}
 
-@router.get("/bots/{bot_id}/get_audio")
-def get_audio(bot_id: str, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.fetch.audio(account_id, bot_id)
+
+def _fetch(model: type[Any]) -> dict[str, Any]:
+    return {"response_model": None, "responses": {**ok(model), **OUTCOMES}}
 
 
-@router.get("/bots/{bot_id}/get_video")
-def get_video(bot_id: str, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+def _known(container: Container, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any] | None:
+    """The answer for a finished platform-store file whose location is known, signed right here on
+    the event loop (an HMAC: no I/O); None sends the request to the database on the thread pool."""
+    if not container.fetch.signs_without_io:
+        return None
+    return container.fetch.cached(account_id, bot_id, kind)
+
+
+@router.get("/bots/{bot_id}/get_audio", **_fetch(AudioOut))
+async def get_audio(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+    known = _known(container, account_id, bot_id, ArtifactKind.AUDIO)
+    return known if known is not None else await run_in_threadpool(container.fetch.audio, account_id, bot_id)
+
+
+@router.get("/bots/{bot_id}/get_video", **_fetch(VideoOut))
+def get_video(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
     return container.fetch.video(account_id, bot_id)
 
 
-@router.get("/bots/{bot_id}/get_audio_streams")
-def get_audio_streams(bot_id: str, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+@router.get("/bots/{bot_id}/get_audio_streams", **_fetch(AudioStreamsOut))
+def get_audio_streams(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
     return container.fetch.audio_streams(account_id, bot_id)
 
 
-@router.get("/bots/{bot_id}/get_screenshots")
+@router.get("/bots/{bot_id}/get_screenshots", **_fetch(ScreenshotsOut))
 def get_screenshots(
-    bot_id: str,
+    bot_id: BotIdPath,
     account_id: AccountDep,
     container: ContainerDep,
     limit: int = Query(default=SCREENSHOTS_DEFAULT_LIMIT, ge=1, le=SCREENSHOTS_MAX_LIMIT),
@@ -43,34 +98,46 @@ def get_screenshots(
     return container.fetch.screenshots(account_id, bot_id, limit=limit, cursor=cursor)
 
 
-@router.get("/bots/{bot_id}/get_chats")
-def get_chats(bot_id: str, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.fetch.chats(account_id, bot_id)
+@router.get("/bots/{bot_id}/get_chats", **_fetch(ChatsOut))
+async def get_chats(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+    known = _known(container, account_id, bot_id, ArtifactKind.CHAT)
+    return known if known is not None else await run_in_threadpool(container.fetch.chats, account_id, bot_id)
 
 
-@router.get("/bots/{bot_id}/transcriptions")
-def get_transcriptions(bot_id: str, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+@router.get("/bots/{bot_id}/transcriptions", **_fetch(TranscriptionsOut))
+def get_transcriptions(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
     return container.fetch.transcriptions(account_id, bot_id)
 
 
-@router.get("/bots/{bot_id}/get_manifest")
-def get_manifest(bot_id: str, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.fetch.manifest(account_id, bot_id)
+@router.get("/bots/{bot_id}/get_manifest", **_fetch(ManifestOut))
+async def get_manifest(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+    known = _known(container, account_id, bot_id, ArtifactKind.MANIFEST)
+    return (
+        known if known is not None else await run_in_threadpool(container.fetch.manifest, account_id, bot_id)
+    )
 
 
-@router.get("/bots/{bot_id}/get_participants", response_model=None)
-def get_participants(bot_id: str, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
+@router.get(
+    "/bots/{bot_id}/get_participants", response_model=None, responses={**JSON_ITEMS, **INLINE_OUTCOMES}
+)
+def get_participants(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
     return JSONResponse(container.fetch.participants(account_id, bot_id))
 
 
-@router.get("/bots/{bot_id}/get_speaker_timeline", response_model=None)
-def get_speaker_timeline(bot_id: str, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
+@router.get(
+    "/bots/{bot_id}/get_speaker_timeline", response_model=None, responses={**JSON_ITEMS, **INLINE_OUTCOMES}
+)
+def get_speaker_timeline(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
     return JSONResponse(container.fetch.speaker_timeline(account_id, bot_id))
 
 
-@router.get("/transcript/{transcript_id}/get_transcript", response_model=None)
+@router.get(
+    "/transcript/{transcript_id}/get_transcript",
+    response_model=None,
+    responses={**SEGMENTS, **INLINE_OUTCOMES},
+)
 def get_transcript(
-    transcript_id: str,
+    transcript_id: TranscriptIdPath,
     account_id: AccountDep,
     container: ContainerDep,
     raw: bool = Query(default=False),

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from meetstore.adapters.platform_store.local import LocalPlatformStore, TokenError
 from meetstore.api.deps import ContainerDep
 from meetstore.api.errors import envelope
+from meetstore.api.openapi import Responses, errors
 from meetstore.errors import AccessRefused, ArtifactNotFound, NotFound
 
 router = APIRouter(tags=["files"])
@@ -100,7 +101,32 @@ def _stream(fh: BinaryIO, start: int, length: int) -> Iterator[bytes]:
         fh.close()
 
 
-@router.api_route("/files/{token}", methods=["GET", "HEAD"], response_model=None)
+_FILE_CONTENT: dict[str, Any] = {
+    ct: {"schema": {"type": "string", "format": "binary"}}
+    for ct in [*CONTENT_TYPES.values(), "application/octet-stream"]
+}
+_FILE_CONTENT["application/json"] = {"schema": {}}  # a JSON file (chat, transcript, manifest) as stored
+_RANGE = {"Content-Range": {"required": True, "schema": {"type": "string"}}}
+DOWNLOAD: Responses = {
+    200: {"description": "The whole file.", "content": _FILE_CONTENT},
+    206: {
+        "description": "The byte range asked for with `Range` (a JSON file's range is not JSON).",
+        "content": {**_FILE_CONTENT, "application/json": {"schema": {"type": "string", "format": "binary"}}},
+        "headers": _RANGE,
+    },
+    **errors(
+        {
+            403: "The link is tampered with or expired: `invalid_token`.",
+            404: "The file is no longer in the platform store (`artifact_not_found`), or the platform "
+            "store is not local (`not_found`).",
+        }
+    ),
+}
+DOWNLOAD[416] = {**errors({416: "`range_not_satisfiable`."})[416], "headers": _RANGE}
+
+
+@router.get("/files/{token}", response_model=None, operation_id="download_file", responses=DOWNLOAD)
+@router.head("/files/{token}", response_model=None, operation_id="head_file", responses=DOWNLOAD)
 def download(token: str, request: Request, container: ContainerDep) -> Response:
     store = container.platform.store
     if not isinstance(store, LocalPlatformStore):

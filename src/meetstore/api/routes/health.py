@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -19,16 +20,28 @@ def healthz() -> dict[str, Any]:
 
 @router.get("/readyz")
 def readyz(container: ContainerDep) -> JSONResponse:
+    """Ready: the database answers and every in-process worker thread is alive (503 otherwise)."""
     checks: dict[str, bool] = {"database": container.db.ping()}
-    probe = container.__dict__.get("workers_alive")
-    if callable(probe):
-        checks["workers"] = bool(probe())
+    workers = {name: _alive(probe) for name, probe in sorted(container.liveness.items())}
+    if workers:
+        checks["workers"] = all(workers.values())
     ready = all(checks.values())
-    body = {"status": "ready" if ready else "unavailable", "checks": checks}
+    body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "checks": checks}
+    if workers:
+        body["workers"] = workers
+    headers: dict[str, str] = {}
     if not ready:
         body["code"] = "unavailable"
         body["message"] = "Not ready: " + ", ".join(k for k, ok in checks.items() if not ok) + " failing."
-    return JSONResponse(body, status_code=200 if ready else 503)
+        headers["Retry-After"] = "5"
+    return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
+
+
+def _alive(probe: Callable[[], bool]) -> bool:
+    try:
+        return bool(probe())
+    except Exception:
+        return False
 
 
 @router.get("/metrics")

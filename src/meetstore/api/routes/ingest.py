@@ -8,17 +8,21 @@ disk. A client that disconnects mid-upload leaves nothing behind.
 from __future__ import annotations
 
 import hmac
+from contextlib import suppress
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from meetstore.api.deps import ContainerDep
+from meetstore.api.openapi import BotIdPath, errors, ok
 from meetstore.api.schemas.bots import IngestStatusIn
+from meetstore.api.schemas.responses import BotStatusOut, IngestFileOut, IngestLeftOut
 from meetstore.container import Container, runtime_token
-from meetstore.errors import InvalidApiKey, InvalidRequest, NotAuthenticated
+from meetstore.domain.artifacts import ACCEPTED_NAME_PATTERN
+from meetstore.errors import BotNotFound, InvalidApiKey, InvalidRequest, NotAuthenticated
 from meetstore.services.bots import parse_bot_id
 from meetstore.services.ingest import CHUNK_BYTES, SpoolWriter
 
@@ -44,14 +48,54 @@ def require_runtime(request: Request, container: ContainerDep) -> None:
     expected = _token(request, container)
     if not hmac.compare_digest(value.strip().encode(), expected.encode()):
         raise InvalidApiKey("The runtime token is not valid.", code="invalid_runtime_token")
+    bot_id = request.path_params.get("bot_id")
+    if isinstance(bot_id, str):
+        with suppress(BotNotFound):  # the route answers that itself
+            container.ingest.runtime_seen(bot_id)  # the runtime is alive (throttled write)
 
 
 RuntimeDep = Annotated[None, Depends(require_runtime)]
+FileName = Annotated[
+    str,
+    Path(
+        description="The recorded file's name: `audio.mp3`, `video.mp4`, `chat.json`, "
+        "`screenshots/00001.png`, `audio_streams/{slug}_{n}.webm`, `transcript/raw.json`, ...",
+        json_schema_extra={"pattern": ACCEPTED_NAME_PATTERN},
+    ),
+]
+
+NO_BOT = {404: "No bot with this id (also a malformed id): `bot_not_found`."}
+LEFT = {409: "The bot has left its meeting; its files are final: `conflict`, `status`."}
+DISK = {507: "The spool is out of disk space: `insufficient_storage`; try again later."}
+RAW_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The file's bytes, streamed (any size).",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
 
 
-@router.put("/{bot_id}/files/{name:path}")
+@router.put(
+    "/{bot_id}/files/{name:path}",
+    response_model=None,
+    openapi_extra=RAW_BODY,
+    responses={
+        **ok(IngestFileOut, "The file replaced an earlier one of the same name."),
+        **ok(IngestFileOut, "The file is stored in the spool.", 201),
+        **errors(
+            {
+                400: "A name the runtime may not hand in, a body shorter or longer than Content-Length, "
+                "or an upload cut off: `invalid_request` / `upload_incomplete`.",
+                **NO_BOT,
+                **LEFT,
+                **DISK,
+            }
+        ),
+    },
+)
 async def put_file(
-    bot_id: str, name: str, request: Request, container: ContainerDep, _auth: RuntimeDep
+    bot_id: BotIdPath, name: FileName, request: Request, container: ContainerDep, _auth: RuntimeDep
 ) -> JSONResponse:
     ingest = container.ingest
     expected: int | None = None
@@ -92,20 +136,31 @@ async def put_file(
     return JSONResponse(saved.as_dict(), status_code=200 if saved.replaced else 201)
 
 
-@router.get("/{bot_id}/status")
-def get_status(bot_id: str, container: ContainerDep, _auth: RuntimeDep) -> dict[str, Any]:
+@router.get("/{bot_id}/status", response_model=None, responses={**ok(BotStatusOut), **errors(NO_BOT)})
+def get_status(bot_id: BotIdPath, container: ContainerDep, _auth: RuntimeDep) -> dict[str, Any]:
     """The bot's status, so a runtime notices `remove_bot` (status Leaving)."""
     return {"bot_id": parse_bot_id(bot_id), "status": container.ingest.status_of(bot_id)}
 
 
-@router.post("/{bot_id}/status")
+@router.post(
+    "/{bot_id}/status",
+    response_model=None,
+    responses={**ok(BotStatusOut), **errors({**NO_BOT, **LEFT, **DISK})},
+)
 def post_status(
-    bot_id: str, body: IngestStatusIn, container: ContainerDep, _auth: RuntimeDep
+    bot_id: BotIdPath, body: IngestStatusIn, container: ContainerDep, _auth: RuntimeDep
 ) -> dict[str, Any]:
     status = container.ingest.set_status(bot_id, body.status)
     return {"bot_id": parse_bot_id(bot_id), "status": status}
 
 
-@router.post("/{bot_id}/left")
-def post_left(bot_id: str, container: ContainerDep, _auth: RuntimeDep) -> dict[str, Any]:
+@router.post(
+    "/{bot_id}/left",
+    response_model=None,
+    responses={
+        **ok(IngestLeftOut, "Pinned and queued for upload (a repeat answers the same)."),
+        **errors({**NO_BOT, **DISK}),
+    },
+)
+def post_left(bot_id: BotIdPath, container: ContainerDep, _auth: RuntimeDep) -> dict[str, Any]:
     return container.ingest.left(bot_id)

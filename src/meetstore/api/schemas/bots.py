@@ -18,6 +18,8 @@ from meetstore.services.bots import DEFAULT_TRANSCRIPT_PROVIDER, CreateBotInput
 
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_SIMULATED_DURATION_S = 4 * 3600.0
+HTTP_URL_DOC: dict[str, Any] = {"format": "uri", "pattern": "^https?://"}
+"""Documentation only: an http(s) URL with a host and no user:password@ (checked by `_http_url`)."""
 
 
 def _http_url(value: str, field: str) -> str:
@@ -107,9 +109,9 @@ class CreateBotIn(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True)
 
-    meeting_link: str = Field(min_length=1, max_length=2048)
+    meeting_link: str = Field(min_length=1, max_length=2048, json_schema_extra=HTTP_URL_DOC)
     bot_name: str = Field(min_length=1, max_length=200)
-    callback_url: str | None = Field(default=None, max_length=2048)
+    callback_url: str | None = Field(default=None, max_length=2048, json_schema_extra=HTTP_URL_DOC)
     video_required: bool = True
     audio_separate_streams: bool = False
     automatic_leave: AutomaticLeaveIn | None = None

@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("pin_prefixes", sa.JSON(), nullable=True),
         sa.Column("pinned_at", meetstore.adapters.db.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("meeting_data", sa.JSON(), nullable=True),
+        sa.Column("runtime_seen_at", meetstore.adapters.db.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
@@ -98,6 +99,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("bots", schema=None) as batch_op:
         batch_op.create_index("ix_bots_account_created", ["account_id", "created_at", "id"], unique=False)
+        batch_op.create_index("ix_bots_status_seen", ["status", "runtime_seen_at"], unique=False)
 
     op.create_table(
         "storage_configs",
@@ -178,6 +180,7 @@ def downgrade() -> None:
     op.drop_table("artifacts")
     op.drop_table("storage_configs")
     with op.batch_alter_table("bots", schema=None) as batch_op:
+        batch_op.drop_index("ix_bots_status_seen")
         batch_op.drop_index("ix_bots_account_created")
 
     op.drop_table("bots")

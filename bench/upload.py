@@ -1,0 +1,268 @@
+"""Figure 2, upload: a `meetstore worker` process uploading one 2 GiB recording to the moto server,
+against s3transfer's plain `upload_file` of the same file to the same server; and the worker's
+peak RSS.
+
+    make bench-upload           # or: .venv/bin/python -m bench.upload [--size-mb 2048] [--rounds 2]
+
+- moto runs as its own process (`moto_server`, IAM checks off) and is reset before every upload
+  (its memory grows with what it stores). PostgreSQL: a database of its own, dropped afterwards.
+- The platform store is `s3://bench/platform` on moto; meetstore's upload settings are the defaults
+  (multipart above 16 MiB, 8 MiB parts, 4 parts in flight, a SHA-256 checksum per part).
+- meetstore: a bot's 2 GiB `audio.mp3` goes into the spool through the ingest service; with the
+  worker (`meetstore worker --concurrency 1`) already polling, the bot leaves ("left": the artifact
+  rows become due) and the clock runs until the audio row is `uploaded` (the row's uploaded_at).
+  The worker's peak RSS is its VmHWM (/proc/<pid>/status) after the upload.
+- baselines, in a child process as well: `boto3 client.upload_file` (s3transfer) of the same file
+  with the same TransferConfig (16/8 MiB, 4 threads): plain (figure `upload`), and with
+  `ChecksumAlgorithm=SHA256`, the integrity check meetstore always asks S3 for
+  (`upload_same_checksum`: what meetstore's pipeline itself costs).
+- The two alternate (`--rounds`); the better run of each is reported. Generated files are deleted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench.common import (
+    MB,
+    Moto,
+    cpu_seconds,
+    figure,
+    libpq_url,
+    meetstore_env,
+    moto_server,
+    new_master_key,
+    note,
+    pg_database,
+    settings_from_env,
+    start_worker,
+    stop_process,
+    temp_dir,
+    vm_hwm_mb,
+)
+
+BUCKET = "bench"
+RSS_LIMIT_MB = 150.0
+
+BASELINE = textwrap.dedent(
+    """
+    import sys, time, boto3
+    from boto3.s3.transfer import TransferConfig
+    from botocore.config import Config
+    endpoint, path, key, threshold_mb, chunk_mb, threads, checksum = sys.argv[1:8]
+    MB = 1024 * 1024
+    s3 = boto3.session.Session().client(
+        "s3", region_name="us-east-1", endpoint_url=endpoint,
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    config = TransferConfig(multipart_threshold=int(threshold_mb) * MB,
+                            multipart_chunksize=int(chunk_mb) * MB, max_concurrency=int(threads))
+    extra = {"ChecksumAlgorithm": "SHA256"} if checksum == "sha256" else None
+    started, cpu = time.perf_counter(), time.process_time()
+    s3.upload_file(path, "bench", key, ExtraArgs=extra, Config=config)
+    print(time.perf_counter() - started, time.process_time() - cpu)
+    """
+)
+
+
+def generate(path: Path, size_mb: int) -> None:
+    with path.open("wb") as fh:
+        for _ in range(size_mb // 8):
+            fh.write(os.urandom(8 * MB))
+        fh.write(os.urandom((size_mb % 8) * MB))
+
+
+def baseline_upload(moto: Moto, source: Path, settings: Any, *, checksum: bool) -> tuple[float, float]:
+    """(seconds, CPU seconds of the uploading process) of one upload_file in a child process."""
+    s = settings
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            BASELINE,
+            moto.endpoint,
+            str(source),
+            f"baseline/{uuid.uuid4().hex}.mp3",
+            str(s.multipart_threshold_mb),
+            str(s.multipart_chunksize_mb),
+            str(s.transfer_max_concurrency),
+            "sha256" if checksum else "none",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    wall, cpu = out.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
+
+
+def wait_heartbeat(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT count(*) FROM worker_heartbeats WHERE kind = 'upload'").fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.05)
+    raise RuntimeError("the worker did not start")
+
+
+def worker_upload(
+    moto: Moto, env: dict[str, str], url: str, source: Path, account_id: str, work: Path
+) -> tuple[float, float, float]:
+    """One upload through a fresh `meetstore worker`: (seconds, its CPU seconds, peak RSS MiB)."""
+    from meetstore.adapters.db.tables import Bot
+    from meetstore.container import build_container
+
+    container = build_container(settings_from_env(env))
+    try:
+        now = datetime.now(UTC)
+        bot_id = str(uuid.uuid4())
+        with container.db.session() as s:
+            s.add(
+                Bot(
+                    id=bot_id,
+                    account_id=account_id,
+                    transcript_id=str(uuid.uuid4()),
+                    meeting_link="https://meet.example.com/bench",
+                    bot_name="bench",
+                    status="Recording",
+                    options={},
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        with source.open("rb") as fh:
+            container.ingest.save_file(bot_id, "audio.mp3", fh)
+        worker = start_worker(env, 1, log=work / "worker.log")
+        try:
+            wait_heartbeat(url)
+            cpu_before = cpu_seconds(worker.pid)
+            container.ingest.left(bot_id)
+            started = datetime.now(UTC)  # the rows are due (committed); the worker polls for them
+            deadline = time.monotonic() + 600
+            with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+                while True:
+                    row = conn.execute(
+                        "SELECT state, uploaded_at, last_error_code FROM artifacts "
+                        "WHERE bot_id = %s AND kind = 'audio'",
+                        (bot_id,),
+                    ).fetchone()
+                    if row is not None and row[0] == "uploaded":
+                        seconds = (row[1] - started).total_seconds()
+                        break
+                    if row is not None and row[0] == "failed":
+                        raise RuntimeError(f"the upload failed: {row[2]}")
+                    if worker.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("the worker stopped or timed out; see worker.log")
+                    time.sleep(0.05)
+            rss = vm_hwm_mb(worker.pid)
+            cpu = cpu_seconds(worker.pid) - cpu_before
+        finally:
+            stop_process(worker)
+        head = moto.client().head_object(
+            Bucket=BUCKET, Key=f"platform/accounts/{account_id}/meetstream/{bot_id}_audio.mp3"
+        )
+        assert head["ContentLength"] == source.stat().st_size, "the object did not land whole"
+        return seconds, cpu, rss
+    finally:
+        container.close()
+
+
+def run(size_mb: int = 2048, rounds: int = 2) -> None:
+    free = shutil.disk_usage(Path(os.environ.get("TMPDIR", "/tmp"))).free
+    if free < 3 * size_mb * MB:
+        raise SystemExit(f"not enough disk for a {size_mb} MiB file twice over: {free / MB:.0f} MiB free")
+    with temp_dir("upload") as work, pg_database("upload") as url, moto_server() as moto:
+        env = meetstore_env(
+            work / "data",
+            url,
+            new_master_key(),
+            platform_store=f"s3://{BUCKET}/platform",
+            platform_s3_endpoint_url=moto.endpoint,
+            platform_s3_access_key_id="testing",
+            platform_s3_secret_access_key="testing",
+        )
+        settings = settings_from_env(env)
+        from meetstore.adapters.db.migrate import upgrade
+        from meetstore.container import build_container
+
+        setup = build_container(settings)
+        upgrade(setup.db)
+        account_id = setup.accounts.create("bench").account_id
+        setup.close()
+
+        source = work / "source.bin"
+        started = time.perf_counter()
+        generate(source, size_mb)
+        note(f"generated {size_mb} MiB in {time.perf_counter() - started:.1f} s")
+        ours: list[float] = []
+        base: list[float] = []
+        summed: list[float] = []
+        rss: list[float] = []
+        for n in range(rounds):
+            for checksum, runs in ((False, base), (True, summed)):
+                moto.reset()
+                moto.client().create_bucket(Bucket=BUCKET)
+                seconds, cpu = baseline_upload(moto, source, settings, checksum=checksum)
+                runs.append(seconds)
+                label = "upload_file + SHA-256" if checksum else "upload_file (plain) "
+                note(
+                    f"round {n + 1}: {label} {seconds:.2f} s ({size_mb / seconds:.0f} MiB/s), "
+                    f"{cpu:.1f} s CPU, moto {moto.rss_mb():.0f} MiB"
+                )
+            moto.reset()
+            moto.client().create_bucket(Bucket=BUCKET)
+            seconds, cpu, peak = worker_upload(moto, env, url, source, account_id, work)
+            ours.append(seconds)
+            rss.append(peak)
+            note(
+                f"round {n + 1}: meetstore worker      {seconds:.2f} s ({size_mb / seconds:.0f} MiB/s), "
+                f"{cpu:.1f} s CPU, worker peak RSS {peak:.0f} MiB"
+            )
+        moto.reset()
+        source.unlink()
+    best_ours, best_base, best_summed = min(ours), min(base), min(summed)
+    figure(
+        "upload",
+        best_base / best_ours,
+        f"{size_mb / best_ours:.0f} MiB/s meetstore worker",
+        f"{size_mb / best_base:.0f} MiB/s plain upload_file",
+    )
+    figure(
+        "upload_same_checksum",
+        best_summed / best_ours,
+        f"{size_mb / best_ours:.0f} MiB/s meetstore worker",
+        f"{size_mb / best_summed:.0f} MiB/s upload_file with ChecksumAlgorithm=SHA256",
+    )
+    figure(
+        "upload_rss",
+        max(rss) / RSS_LIMIT_MB,
+        f"{max(rss):.0f} MiB worker peak RSS",
+        f"{RSS_LIMIT_MB:g} MiB limit",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=2048)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    run(args.size_mb, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
