@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,21 @@ from meetstore.container import Container
 
 Hook = Callable[[Container], Callable[[], None]]
 """Starts something when the app starts; returns the function that stops it."""
+
+GC_GEN0_THRESHOLD = 10_000
+
+
+def tune_gc_for_serving() -> None:
+    """For a long-running API process, once everything is imported and built: move the objects
+    alive now (modules, the container, the app: ~150,000 objects) out of the collector's sight
+    (`gc.freeze`), and collect the youngest generation less often. Measured (bench/fetch.py,
+    gc callbacks): full collections paused the event loop up to 130 ms and set the p99 latency;
+    with this, the collector hardly runs while serving. Request objects die by reference
+    counting; cyclic garbage is still collected, a little later."""
+    gc.collect()
+    gc.freeze()
+    _gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
 def create_app(container: Container, *, background: list[Hook] | None = None) -> FastAPI:

@@ -6,7 +6,7 @@ import os
 
 from fastapi import FastAPI
 
-from meetstore.api.app import create_app
+from meetstore.api.app import create_app, tune_gc_for_serving
 from meetstore.config import Settings
 from meetstore.container import build_container
 from meetstore.logging_setup import configure_logging
@@ -18,4 +18,6 @@ def app_factory() -> FastAPI:
     configure_logging(settings.log_level)
     container = build_container(settings)
     with_worker = os.environ.get("MEETSTORE_UPLOAD_WORKER", "true").lower() not in ("0", "false", "no")
-    return create_app(container, background=background_hooks(with_upload_worker=with_worker))
+    app = create_app(container, background=background_hooks(with_upload_worker=with_worker))
+    tune_gc_for_serving()
+    return app

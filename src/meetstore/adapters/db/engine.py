@@ -55,10 +55,11 @@ def make_engine(url: str) -> Engine:
         return engine
     return create_engine(
         url,
-        # 20 kept open, 10 more under bursts (30 at most, as before): fewer connections opened and
-        # closed again when an API process's thread pool keeps more than 10 of them busy.
-        pool_size=20,
-        max_overflow=10,
+        # Up to 30 connections, as before, but all of them kept once opened: with overflow
+        # connections, an API process whose 40 pool threads keep more than `pool_size` busy opened
+        # and closed hundreds of connections a second (bench/fetch.py, "connections opened").
+        pool_size=30,
+        max_overflow=0,
         pool_pre_ping=True,
         pool_recycle=1800,
         pool_timeout=POOL_TIMEOUT_S,

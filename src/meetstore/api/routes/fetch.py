@@ -65,16 +65,17 @@ def _fetch(model: type[Any]) -> dict[str, Any]:
 
 def _known(container: Container, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any] | None:
     """The answer for a finished platform-store file whose location is known, signed right here on
-    the event loop (an HMAC: no I/O); None sends the request to the database on the thread pool."""
+    the event loop (an HMAC: no I/O); None sends the request to the database on the thread pool.
+    (These handlers render their JSON themselves: the bodies are plain str/int dicts.)"""
     if not container.fetch.signs_without_io:
         return None
     return container.fetch.cached(account_id, bot_id, kind)
 
 
 @router.get("/bots/{bot_id}/get_audio", **_fetch(AudioOut))
-async def get_audio(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+async def get_audio(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
     known = _known(container, account_id, bot_id, ArtifactKind.AUDIO)
-    return known if known is not None else await run_in_threadpool(container.fetch.audio, account_id, bot_id)
+    return JSONResponse(known or await run_in_threadpool(container.fetch.audio, account_id, bot_id))
 
 
 @router.get("/bots/{bot_id}/get_video", **_fetch(VideoOut))
@@ -99,9 +100,9 @@ def get_screenshots(
 
 
 @router.get("/bots/{bot_id}/get_chats", **_fetch(ChatsOut))
-async def get_chats(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+async def get_chats(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
     known = _known(container, account_id, bot_id, ArtifactKind.CHAT)
-    return known if known is not None else await run_in_threadpool(container.fetch.chats, account_id, bot_id)
+    return JSONResponse(known or await run_in_threadpool(container.fetch.chats, account_id, bot_id))
 
 
 @router.get("/bots/{bot_id}/transcriptions", **_fetch(TranscriptionsOut))
@@ -110,11 +111,9 @@ def get_transcriptions(bot_id: BotIdPath, account_id: AccountDep, container: Con
 
 
 @router.get("/bots/{bot_id}/get_manifest", **_fetch(ManifestOut))
-async def get_manifest(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+async def get_manifest(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
     known = _known(container, account_id, bot_id, ArtifactKind.MANIFEST)
-    return (
-        known if known is not None else await run_in_threadpool(container.fetch.manifest, account_id, bot_id)
-    )
+    return JSONResponse(known or await run_in_threadpool(container.fetch.manifest, account_id, bot_id))
 
 
 @router.get(
