@@ -178,7 +178,9 @@ def restarts_while_uploading(
     for bot_id, files in expected.items():
         rows = artifacts(container, bot_id)
         assert sorted(rows) == ["audio.mp3", "chat.json", "manifest.json"]
-        assert {r.state for r in rows.values()} == {"uploaded"}
+        assert {r.state for r in rows.values()} == {"uploaded"}, {
+            n: (r.state, r.attempts, r.last_error_code, r.last_error_message) for n, r in rows.items()
+        }
         for name, want in files.items():
             assert object_sha256(moto, bucket_of[bot_id], rows[name].key) == want
         names = [e["event"] for e in events(container, bot_id)]
