@@ -18,6 +18,7 @@ from meetstore.services.uploads import UploadOutcome
 from meetstore.worker.uploads import UploadWorker
 
 from conftest import ContainerFactory, new_account, sdk_for
+from support.fault_proxy import FaultProxy
 from support.moto_s3 import MotoS3, read_write
 from support.pipeline import (
     artifacts,
@@ -138,7 +139,9 @@ def test_live_lease_is_respected_expired_one_taken_over_and_completion_fenced(
 def test_long_upload_renews_its_lease_and_is_not_taken_over(
     make_server: Callable[..., RunningServer], backend: str, moto: MotoS3
 ) -> None:
-    lease = 0.3
+    # The keeper renews every lease/3; the lease leaves a loaded CI machine 2/3 s of slack. The
+    # proxy delays each of the ~14 S3 requests, so the upload outlives its lease whatever the speed.
+    lease = 1.0
     server = make_server(
         backend,
         workers=False,
@@ -151,9 +154,23 @@ def test_long_upload_renews_its_lease_and_is_not_taken_over(
     bucket = moto.make_bucket()
     keys = moto.make_user(read_write(bucket, "meetstream"))
     acct = new_account(server)
-    sdk_for(server, acct.api_key).storage.set(storage_body(moto.endpoint, bucket, keys))
-    bot = pinned_bot(container, acct.account_id, {"audio.mp3": random_chunks(120 * MB)})
+    proxy = FaultProxy(moto.port, latency_s=0.25).start()
+    try:
+        sdk_for(server, acct.api_key).storage.set(storage_body(proxy.url, bucket, keys))
+        bot = pinned_bot(container, acct.account_id, {"audio.mp3": random_chunks(60 * MB)})
+        owners, taken = upload_while_a_rival_polls(container, bot.bot_id)
+    finally:
+        proxy.stop()
+    assert taken > 2 * lease  # the upload outlived its lease several times over ...
+    assert owners == {"worker-a"}  # ... and no one took it over
+    row = artifacts(container, bot.bot_id)["audio.mp3"]
+    assert (row.state, row.attempts) == ("uploaded", 1)
+    assert moto.admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
+
+def upload_while_a_rival_polls(container: Container, bot_id: str) -> tuple[set[str], float]:
+    """worker-a uploads the bot's audio; worker-b polls for work meanwhile. Returns every lease
+    owner seen on the row and how long the upload took."""
     a = UploadWorker(container.uploads, container.settings, 1, worker_id="worker-a")
     b = UploadWorker(container.uploads, container.settings, 1, worker_id="worker-b")
     a.start()
@@ -162,7 +179,7 @@ def test_long_upload_renews_its_lease_and_is_not_taken_over(
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            row = artifacts(container, bot.bot_id)["audio.mp3"]
+            row = artifacts(container, bot_id)["audio.mp3"]
             if row.lease_owner:
                 owners.add(row.lease_owner)
                 if not b.alive():
@@ -171,15 +188,11 @@ def test_long_upload_renews_its_lease_and_is_not_taken_over(
                 break
             time.sleep(0.02)
         taken = time.monotonic() - started
-        wait_done(container, bot.bot_id, timeout=30)
+        wait_done(container, bot_id, timeout=60)
     finally:
         a.stop()
         b.stop()
-    assert taken > 2 * lease  # the upload outlived its lease several times over ...
-    assert owners == {"worker-a"}  # ... and no one took it over
-    row = artifacts(container, bot.bot_id)["audio.mp3"]
-    assert (row.state, row.attempts) == ("uploaded", 1)
-    assert moto.admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    return owners, taken
 
 
 def test_two_workers_upload_every_file_exactly_once(

@@ -11,6 +11,9 @@ forwarded (so moto never half-does the work):
 - ``stall``: nothing is answered for ``stall_s`` (30 s by default); the client's read timeout
   must cut it.
 
+``latency_s`` delays every forwarded request by that long: a far-away S3, or a slow upload that
+takes as long as a test needs whatever the machine's speed.
+
 moto's server (werkzeug) closes every connection after one response (``Connection: close``), so
 the proxy handles one request per client connection: forward the request head, pipe both ways
 until moto closes, then close the client side. Clients see ``Connection: close`` on every answer
@@ -92,6 +95,7 @@ class FaultProxy:
         seed: int = 0,
         kinds: tuple[str, ...] = FAULT_KINDS,
         stall_s: float = 30.0,
+        latency_s: float = 0.0,
         host: str = "127.0.0.1",
     ) -> None:
         unknown = set(kinds) - set(FAULT_KINDS)
@@ -101,6 +105,7 @@ class FaultProxy:
         self.rate = rate
         self.kinds = kinds
         self.stall_s = stall_s
+        self.latency_s = latency_s
         self.stats = ProxyStats()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -197,6 +202,8 @@ class FaultProxy:
             method, target, headers = _parse_head(head)
             fault = self._choose(s3_operation(method, target))
             if fault is None:
+                if self.latency_s > 0 and self._stop.wait(self.latency_s):
+                    return
                 self._forward(client, head + rest)
             elif fault == "reset":
                 _reset(client)
