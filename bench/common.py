@@ -123,8 +123,8 @@ def cpu_seconds(pid: int) -> float:
 class Moto:
     """`moto_server` as its own process (IAM checks off: the default)."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
@@ -158,6 +158,13 @@ class Moto:
 
     def stop(self) -> None:
         stop_process(self.proc)
+
+    def restart(self) -> None:
+        """A fresh moto process on the same port: no state, and no memory left over from the
+        objects of earlier runs (a reset empties moto but its process stays as large)."""
+        self.stop()
+        fresh = Moto(self.port)
+        self.proc = fresh.proc
 
 
 @contextlib.contextmanager

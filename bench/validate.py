@@ -1,15 +1,17 @@
 """Figure 3, validate: write_only validation of a storage configuration with 5 distinct prefixes
 (one probe PutObject under each, concurrently) against the time of one probe write.
 
-    make bench-validate         # or: .venv/bin/python -m bench.validate [--repeats 60]
+    make bench-validate         # or: .venv/bin/python -m bench.validate [--repeats 60] [--rtt-ms 20]
 
-- moto as its own process (IAM checks off); a bucket; a write_only configuration's target with
-  five distinct effective prefixes.
-- Measured, interleaved, `--repeats` times each, medians reported:
-  - `validate_storage(write_only, 5 prefixes)`: what PUT /admin/configs runs before saving (a
-    fresh client with the request's credentials, then the five probes at once);
-  - the same with 1 prefix: one probe write as validation makes it (figure `validate`);
-  - one probe PutObject on a client that already exists (`validate_vs_bare_put`, for the record).
+- moto as its own process (IAM checks off), a bucket, a write_only target with five distinct
+  effective prefixes. Measured interleaved, `--repeats` times each, medians reported:
+  `validate_storage(write_only, 5 prefixes)` — what PUT /admin/configs runs before saving: a fresh
+  client with the request's credentials, then the five probes at once — against the same with
+  1 prefix (one probe write as validation makes it), and one PutObject on a warm client.
+- Twice: through `bench/latency_proxy.py` adding `--rtt-ms` (20 ms) of round-trip latency, as a
+  network to S3 has (figure `validate`); and straight to moto on loopback (`validate_loopback`),
+  where a probe costs moto a few milliseconds of CPU in one Python process, so five of them take
+  five times as long however concurrent they are: there is no waiting to overlap.
 """
 
 from __future__ import annotations

@@ -70,7 +70,11 @@ class Settings(BaseSettings):
     transfer_max_concurrency: int = 4
     spool_retention_days: float = 7.0
     s3_connect_timeout_s: float = 5.0
-    s3_read_timeout_s: float = 10.0
+    s3_read_timeout_s: float = 60.0
+    """botocore's default: S3-compatible stores may take tens of seconds to answer
+    CompleteMultipartUpload for a multi-GiB object (moto: 10-20 s for 2 GiB), and a timed-out
+    complete fails an upload that had sent every byte. Validation and health checks have their
+    own short timeout (`validation_timeout_s`)."""
     s3_max_attempts: int = 3
     """Attempts per S3 request (botocore standard retries: 5xx, SlowDown, resets, read timeouts)
     before the upload attempt counts as failed and the artifact is rescheduled with backoff."""
