@@ -123,13 +123,17 @@ def cpu_seconds(pid: int) -> float:
 class Moto:
     """`moto_server` as its own process (IAM checks off: the default)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, tmpdir: Path | None = None) -> None:
+        """`tmpdir`: where moto spills object bodies (its TMPDIR)."""
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.tmpdir = tmpdir
+        env = {**os.environ, "TMPDIR": str(tmpdir)} if tmpdir is not None else None
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=env,
         )
         wait_http(f"{self.endpoint}/moto-api/", proc=self.proc)
 
@@ -163,13 +167,13 @@ class Moto:
         """A fresh moto process on the same port: no state, and no memory left over from the
         objects of earlier runs (a reset empties moto but its process stays as large)."""
         self.stop()
-        fresh = Moto(self.port)
+        fresh = Moto(self.port, tmpdir=self.tmpdir)
         self.proc = fresh.proc
 
 
 @contextlib.contextmanager
-def moto_server() -> Iterator[Moto]:
-    moto = Moto()
+def moto_server(*, tmpdir: Path | None = None) -> Iterator[Moto]:
+    moto = Moto(tmpdir=tmpdir)
     try:
         yield moto
     finally:
