@@ -53,16 +53,19 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
         lifespan=lifespan,
     )
     app.state.container = container
+    app.state.background_tasks = set()  # tasks a request started and does not wait for
     settings = container.settings
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
     )
     install_error_handlers(app)
+    # Routes are matched in order: the fetch endpoints, which clients poll, come first (bench/fetch:
+    # each router matched before them cost every get_audio request time).
+    app.include_router(fetch.router)
     app.include_router(health.router)
     app.include_router(storage.router)
     app.include_router(bots.router)
-    app.include_router(fetch.router)
     app.include_router(files.router)
     app.include_router(ingest.router)
     app.include_router(uploads.router)

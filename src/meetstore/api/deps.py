@@ -7,13 +7,19 @@ than the work here. The account comes from the key cache without I/O when it can
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from meetstore.container import Container
 from meetstore.errors import NotAuthenticated
+from meetstore.services.accounts import AccountService
+
+log = logging.getLogger("meetstore.api.auth")
 
 
 async def get_container(request: Request) -> Container:
@@ -21,8 +27,12 @@ async def get_container(request: Request) -> Container:
     return container
 
 
-async def current_account(request: Request, container: Annotated[Container, Depends(get_container)]) -> str:
-    """The account of `Authorization: Token <api_key>`: 401 without a key, 403 for a bad one."""
+async def current_account(request: Request) -> str:
+    """The account of `Authorization: Token <api_key>`: 401 without a key, 403 for a bad one.
+
+    It reads the container itself rather than through `Depends(get_container)`: a sub-dependency
+    costs every authenticated request a dependency resolution (bench/fetch)."""
+    container: Container = request.app.state.container
     header = request.headers.get("authorization")
     if not header or not header.strip():
         raise NotAuthenticated("Authentication required: send 'Authorization: Token <api_key>'.")
@@ -32,11 +42,29 @@ async def current_account(request: Request, container: Annotated[Container, Depe
             "Use the header 'Authorization: Token <api_key>' (the word Token, not Bearer)."
         )
     api_key = key.strip()
-    account_id = container.accounts.cached_account(api_key)
+    accounts = container.accounts
+    account_id = accounts.cached_account(api_key)
     if account_id is None:
-        account_id = await run_in_threadpool(container.accounts.authenticate, api_key)
+        account_id = await run_in_threadpool(accounts.authenticate, api_key)
+    elif accounts.needs_revalidation(api_key):
+        _in_background(request, run_in_threadpool(_revalidate, accounts, api_key))
     request.state.account_id = account_id
     return account_id
+
+
+def _revalidate(accounts: AccountService, api_key: str) -> None:
+    try:
+        accounts.revalidate(api_key)
+    except Exception as exc:  # the entry runs out as usual; the next request looks it up
+        log.warning("re-validating a cached API key failed: %s", type(exc).__name__)
+
+
+def _in_background(request: Request, job: Coroutine[Any, Any, None]) -> None:
+    """Run `job` without making the request wait; the app keeps a reference until it ends."""
+    tasks: set[asyncio.Task[None]] = request.app.state.background_tasks
+    task = asyncio.get_running_loop().create_task(job)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]

@@ -5,6 +5,13 @@ Authentication caches a valid key's account for `auth_cache_ttl_s` (default 5 s,
 Only hits are cached (a key created a moment ago, in any process, works at once), the cache is
 bounded, and a revocation is honoured at once by the process that revokes and within the TTL by
 every other process.
+
+A busy key never expires in the middle of its traffic: once an entry is past half its life, one
+request (`needs_revalidation`) has it re-validated in the background (`revalidate`) while every
+request keeps being answered from the cache. Without this, all requests in flight missed the cache
+together each TTL and queued up for the same lookup: bench/fetch measured stalls of 200-400 ms
+every 5 s at 64 connections. A re-validation only ever extends an entry from a lookup made after
+it was last validated, so a revoked key still stops working within the TTL.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class _AuthCache:
         self.ttl_s = ttl_s
         self._max_keys = max_keys
         self._entries: dict[str, tuple[str, float]] = {}
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     def get(self, key_hash: str) -> str | None:
@@ -73,6 +81,25 @@ class _AuthCache:
                 if len(self._entries) >= self._max_keys:
                     self._entries.clear()
             self._entries[key_hash] = (account_id, time.monotonic() + self.ttl_s)
+
+    def claim_refresh(self, key_hash: str) -> bool:
+        """True for one caller once the entry is past half its life (until `refreshed`)."""
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[1] - time.monotonic() > self.ttl_s / 2:
+            return False
+        with self._lock:
+            if key_hash in self._refreshing:
+                return False
+            self._refreshing.add(key_hash)
+            return True
+
+    def refreshed(self, key_hash: str) -> None:
+        with self._lock:
+            self._refreshing.discard(key_hash)
+
+    def drop(self, key_hash: str) -> None:
+        with self._lock:
+            self._entries.pop(key_hash, None)
 
     def drop_account(self, account_id: str) -> None:
         with self._lock:
@@ -117,21 +144,43 @@ class AccountService:
         """The account of a key validated less than `auth_cache_ttl_s` ago (no I/O), else None."""
         return self._auth_cache.get(hash_api_key(api_key))
 
+    def needs_revalidation(self, api_key: str) -> bool:
+        """True for the one request that should have this cached key re-validated now."""
+        return self._auth_cache.claim_refresh(hash_api_key(api_key))
+
     def authenticate(self, api_key: str) -> str:
         """The account id of a valid key; InvalidApiKey for an unknown or revoked one."""
         key_hash = hash_api_key(api_key)
         cached = self._auth_cache.get(key_hash)
         if cached is not None:
             return cached
+        account_id = self._look_up(key_hash)
+        if account_id is None:
+            raise InvalidApiKey("The API key is not valid.")
+        self._auth_cache.put(key_hash, account_id)
+        return account_id
+
+    def revalidate(self, api_key: str) -> None:
+        """Look a cached key up again: a valid one's entry starts a new TTL, a revoked or deleted
+        one's is dropped. When the lookup fails (database away), the entry runs out as usual."""
+        key_hash = hash_api_key(api_key)
+        try:
+            account_id = self._look_up(key_hash)
+            if account_id is None:
+                self._auth_cache.drop(key_hash)
+            else:
+                self._auth_cache.put(key_hash, account_id)
+        finally:
+            self._auth_cache.refreshed(key_hash)
+
+    def _look_up(self, key_hash: str) -> str | None:
         with self._db.read() as s:
             row = s.execute(
                 select(Account.id, Account.revoked_at).where(Account.api_key_hash == key_hash)
             ).first()
         if row is None or row.revoked_at is not None:
-            raise InvalidApiKey("The API key is not valid.")
-        account_id = str(row.id)
-        self._auth_cache.put(key_hash, account_id)
-        return account_id
+            return None
+        return str(row.id)
 
     def count(self) -> int:
         with self._db.session() as s:
