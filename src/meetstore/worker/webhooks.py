@@ -23,6 +23,7 @@ import httpx
 
 from meetstore import __version__
 from meetstore.config import Settings
+from meetstore.errors import Unavailable
 from meetstore.services.webhooks import (
     CONNECT_TIMEOUT_S,
     TOTAL_TIMEOUT_S,
@@ -265,6 +266,11 @@ class WebhookWorker:
                 break
             try:
                 batch = self._service.claim(self._owner, free)
+            except Unavailable:
+                # Expected while the database restarts: one line, no traceback per poll.
+                log.warning("database unavailable; claiming webhook events again shortly")
+                self._stop.wait(min(5.0, poll * 20))
+                continue
             except Exception:
                 log.exception("claiming webhook events failed; trying again shortly")
                 self._stop.wait(min(5.0, poll * 20))
@@ -289,6 +295,9 @@ class WebhookWorker:
                 assert self._sender is not None
                 self._service.deliver(item, self._sender)
             except concurrent.futures.CancelledError:
+                self._release([item])
+            except Unavailable:
+                log.warning("database unavailable delivering webhook event %s; it will be retried", item.id)
                 self._release([item])
             except Exception:
                 log.exception("delivering webhook event %s failed", item.id)
