@@ -10,9 +10,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from meetstore.adapters.db.tables import Account
+from meetstore.services.accounts import NewAccount
 
 from conftest import new_account
 from support.servers import RunningServer
@@ -25,6 +27,13 @@ def ping(server: RunningServer, api_key: str) -> int:
     return resp.status_code
 
 
+@pytest.fixture
+def short_ttl(make_server: Callable[..., RunningServer], backend: str) -> tuple[RunningServer, NewAccount]:
+    """A server whose key cache keeps a validated key for TTL_S, and an account on it."""
+    server = make_server(backend, workers=False, auth_cache_ttl_s=TTL_S)
+    return server, new_account(server)
+
+
 def revoke_elsewhere(server: RunningServer, account_id: str) -> None:
     """What another API process's revocation leaves behind: the row, not this process's cache."""
     with server.container.db.session() as s:
@@ -32,11 +41,10 @@ def revoke_elsewhere(server: RunningServer, account_id: str) -> None:
 
 
 def test_a_busy_key_is_revalidated_in_the_background_before_it_runs_out(
-    make_server: Callable[..., RunningServer], backend: str
+    short_ttl: tuple[RunningServer, NewAccount],
 ) -> None:
-    server = make_server(backend, workers=False, auth_cache_ttl_s=TTL_S)
+    server, acct = short_ttl
     accounts = server.container.accounts
-    acct = new_account(server)
     assert ping(server, acct.api_key) == 200  # looked up, cached
     assert accounts.cached_account(acct.api_key) == acct.account_id
     assert not accounts.needs_revalidation(acct.api_key)  # fresh: first half of its life
@@ -54,11 +62,10 @@ def test_a_busy_key_is_revalidated_in_the_background_before_it_runs_out(
 
 
 def test_revalidation_claims_once_extends_a_valid_key_and_drops_a_revoked_one(
-    make_server: Callable[..., RunningServer], backend: str
+    short_ttl: tuple[RunningServer, NewAccount],
 ) -> None:
-    server = make_server(backend, workers=False, auth_cache_ttl_s=TTL_S)
+    server, acct = short_ttl
     accounts = server.container.accounts
-    acct = new_account(server)
     assert accounts.authenticate(acct.api_key) == acct.account_id
     time.sleep(TTL_S * 0.6)  # past half its life
     assert accounts.needs_revalidation(acct.api_key)
@@ -76,10 +83,9 @@ def test_revalidation_claims_once_extends_a_valid_key_and_drops_a_revoked_one(
 
 
 def test_a_key_revoked_by_another_process_stops_working_within_the_ttl_under_traffic(
-    make_server: Callable[..., RunningServer], backend: str
+    short_ttl: tuple[RunningServer, NewAccount],
 ) -> None:
-    server = make_server(backend, workers=False, auth_cache_ttl_s=TTL_S)
-    acct = new_account(server)
+    server, acct = short_ttl
     assert ping(server, acct.api_key) == 200
     revoke_elsewhere(server, acct.account_id)
     revoked_at = time.monotonic()
