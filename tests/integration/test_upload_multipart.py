@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from meetstore.adapters.db.tables import WorkerHeartbeat
+from meetstore.adapters.db.tables import Artifact, WorkerHeartbeat
 from meetstore.container import Container
 from meetstore.worker.uploads import UploadWorker
 
@@ -46,10 +46,21 @@ def composite_sha256(data: bytes, part_size: int) -> str:
     return f"{base64.b64encode(hashlib.sha256(b''.join(digests)).digest()).decode()}-{len(digests)}"
 
 
-def configure(server: RunningServer, moto: MotoS3) -> tuple[str, str]:
-    """A read_write bucket for a new account; returns (account_id, bucket)."""
+LIST_UPLOADS = {
+    "Effect": "Allow",
+    "Action": ["s3:ListBucketMultipartUploads"],
+    "Resource": "arn:aws:s3:::{bucket}",
+}
+
+
+def configure(server: RunningServer, moto: MotoS3, *, list_uploads: bool = False) -> tuple[str, str]:
+    """A read_write bucket for a new account (with `list_uploads`, the policy also allows
+    s3:ListBucketMultipartUploads, as docs/operations.md advises); returns (account_id, bucket)."""
     bucket = moto.make_bucket()
-    keys = moto.make_user(read_write(bucket, "meetstream"))
+    policy = read_write(bucket, "meetstream")
+    if list_uploads:
+        policy.append({**LIST_UPLOADS, "Resource": LIST_UPLOADS["Resource"].format(bucket=bucket)})
+    keys = moto.make_user(policy)
     acct = new_account(server)
     sdk_for(server, acct.api_key).storage.set(storage_body(moto.endpoint, bucket, keys))
     return acct.account_id, bucket
@@ -147,8 +158,10 @@ def wait_for_open_upload(moto: MotoS3, bucket: str, proc: subprocess.Popen[bytes
     raise AssertionError("no multipart upload was opened")
 
 
-def big_bot(server: RunningServer, moto: MotoS3, size: int) -> tuple[str, str, Path]:
-    account_id, bucket = configure(server, moto)
+def big_bot(
+    server: RunningServer, moto: MotoS3, size: int, *, list_uploads: bool = False
+) -> tuple[str, str, Path]:
+    account_id, bucket = configure(server, moto, list_uploads=list_uploads)
     bot = pinned_bot(server.container, account_id, {"audio.mp3": random_chunks(size)})
     path = server.container.settings.spool_dir / bot.bot_id / "audio.mp3"
     return bot.bot_id, bucket, path
@@ -175,6 +188,13 @@ def test_worker_killed_mid_multipart_upload_loses_nothing_and_uploads_once(
 
     proc = spawn_worker(container)
     upload = wait_for_open_upload(moto, bucket, proc)
+    # The id is written to the row just after CreateMultipartUpload answers (a kill in between
+    # is the next test's case): wait for it, so the kill lands mid-upload with the id recorded.
+    wait_until(
+        lambda: artifacts(container, bot_id)["audio.mp3"].multipart_upload_id == upload["UploadId"],
+        10,
+        "the open multipart upload recorded on the artifact row",
+    )
     with container.db.session() as s:
         beats = s.scalars(select(WorkerHeartbeat)).all()
         assert [b.kind for b in beats] == ["upload"]  # the worker process reports itself alive
@@ -183,7 +203,7 @@ def test_worker_killed_mid_multipart_upload_loses_nothing_and_uploads_once(
 
     row = artifacts(container, bot_id)["audio.mp3"]
     assert row.state == "pending" and row.lease_owner is not None  # held by the dead worker
-    assert row.multipart_upload_id == upload["UploadId"]  # recorded the moment it was opened
+    assert row.multipart_upload_id == upload["UploadId"]
     assert [u["UploadId"] for u in open_uploads(moto, bucket)] == [upload["UploadId"]]
     assert path.read_bytes() == original
 
@@ -202,6 +222,48 @@ def test_worker_killed_mid_multipart_upload_loses_nothing_and_uploads_once(
     names = [e["event"] for e in events(container, bot_id)]
     assert names.count("audio.processed") == 1 and names.count("bot.done") == 1
     assert not path.exists()
+
+
+@pytest.mark.parametrize("list_uploads", [True, False], ids=["may-list-uploads", "may-not-list-uploads"])
+def test_upload_opened_but_never_recorded_is_aborted_by_the_next_worker(
+    make_server: Callable[..., RunningServer],
+    backend: str,
+    moto: MotoS3,
+    spawn_worker: Callable[..., subprocess.Popen[bytes]],
+    list_uploads: bool,
+) -> None:
+    """A worker killed between CreateMultipartUpload's answer and writing the UploadId down leaves
+    an upload nobody recorded: the worker that takes the artifact over finds it by key and aborts
+    it. Without s3:ListBucketMultipartUploads it cannot find it: the file still lands, and the
+    stale upload is left for the bucket's lifecycle rule (docs/operations.md)."""
+    server = make_server(backend, workers=False, **CRASH_SETTINGS)
+    container = server.container
+    bot_id, bucket, path = big_bot(server, moto, 60 * MB, list_uploads=list_uploads)
+    original = path.read_bytes()
+
+    proc = spawn_worker(container)
+    upload = wait_for_open_upload(moto, bucket, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=10) == -signal.SIGKILL
+    with container.db.session() as s:  # the row as that kill leaves it: leased, no upload id
+        row = s.scalars(
+            select(Artifact).where(Artifact.bot_id == bot_id, Artifact.spool_name == "audio.mp3")
+        ).one()
+        row.multipart_upload_id = None
+    assert [u["UploadId"] for u in open_uploads(moto, bucket)] == [upload["UploadId"]]
+
+    survivor = UploadWorker(container.uploads, container.settings, 1)
+    survivor.start()
+    try:
+        wait_done(container, bot_id, timeout=60)
+    finally:
+        survivor.stop()
+
+    key = f"meetstream/{bot_id}_audio.mp3"
+    assert moto.admin.get_object(Bucket=bucket, Key=key)["Body"].read() == original
+    left_open = [u["UploadId"] for u in open_uploads(moto, bucket)]
+    assert left_open == ([] if list_uploads else [upload["UploadId"]])
+    assert artifacts(container, bot_id)["audio.mp3"].state == "uploaded"
 
 
 def test_sigterm_cancels_the_upload_and_releases_the_lease(
