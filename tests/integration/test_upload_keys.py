@@ -8,10 +8,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 
 from conftest import new_account, sdk_for
 from support.moto_s3 import MotoS3, put_only, read_write
-from support.pipeline import artifacts, events, pinned_bot, storage_body, wait_done
+from support.pipeline import artifacts, events, pinned_bot, storage_body, wait_done, wait_until
 from support.servers import RunningServer
 
 FILES: dict[str, bytes] = {
@@ -95,7 +96,9 @@ def test_files_land_at_the_documented_keys(server: RunningServer, moto: MotoS3) 
     rows = artifacts(server.container, b)
     assert {r.state for r in rows.values()} == {"uploaded"}
     assert all(r.spool_deleted and r.lease_owner is None and r.attempts == 1 for r in rows.values())
-    assert not (server.container.settings.spool_dir / b).exists()
+    # The folder goes just after the last file's row is marked deleted (after the Done commit).
+    folder = server.container.settings.spool_dir / b
+    wait_until(lambda: not folder.exists(), 10, "the Done bot's spool folder removed")
 
     evs = events(server.container, b)
     names = [e["event"] for e in evs]
@@ -155,3 +158,25 @@ def test_platform_store_without_custom_storage(server: RunningServer) -> None:
         for name in (f"{b}_audio.mp3", f"{b}_screenshots/00001.png", f"{b}_chat.json", f"{b}_manifest.json")
     )
     assert {r.state for r in artifacts(server.container, b).values()} == {"uploaded"}
+
+
+def test_every_done_bots_spool_folder_is_removed_when_threads_finish_together(
+    make_server: Callable[..., RunningServer], backend: str
+) -> None:
+    """Four upload threads finish a bot's files at about the same moment: whichever thread is
+    last, the folder of every Done bot goes (the thread that made the bot Done is not always the
+    last to delete its file)."""
+    server = make_server(backend, upload_concurrency=4)
+    acct = new_account(server)
+    bots = [pinned_bot(server.container, acct.account_id, FILES) for _ in range(12)]
+    for bot in bots:
+        wait_done(server.container, bot.bot_id)
+    spool = server.container.settings.spool_dir
+    wait_until(
+        lambda: not any((spool / bot.bot_id).exists() for bot in bots),
+        10,
+        "every Done bot's spool folder removed",
+    )
+    for bot in bots:
+        rows = artifacts(server.container, bot.bot_id)
+        assert {(r.state, r.spool_deleted) for r in rows.values()} == {("uploaded", True)}

@@ -442,10 +442,12 @@ class UploadService:
             row.last_error_message = None
             if processed:
                 emit(s, bot, processed[0], message=processed[1], extra=extra, now=now)
-            done = self._maybe_done(s, bot, now)
+            self._maybe_done(s, bot, now)
         self._delete_spool([(item.id, item.bot_id, item.spool_name)])
-        if done:
-            self._remove_bot_dir_if_empty(item.bot_id)
+        # Not only when this upload made the bot Done: another thread may have finished the bot's
+        # last upload while this one was deleting its file. Whichever marks its file deleted last
+        # sees the bot Done with nothing kept, and removes the folder.
+        self._remove_bot_dir_if_empty(item.bot_id)
         log.debug("uploaded %s to %s", item.key, store.bucket)
         return UploadOutcome.UPLOADED
 
@@ -565,7 +567,7 @@ class UploadService:
 
     def _remove_bot_dir_if_empty(self, bot_id: str) -> None:
         """Remove a Done bot's spool folder once no artifact file of it is kept."""
-        with self._db.session() as s:
+        with self._db.read() as s:
             bot = s.get(Bot, bot_id)
             kept = s.scalar(
                 select(func.count())
