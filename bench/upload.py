@@ -14,8 +14,9 @@ peak RSS.
   worker (`meetstore worker --concurrency 1`) already polling, the bot leaves ("left": the artifact
   rows become due) and the clock runs until the audio row is `uploaded` (the row's uploaded_at).
   The worker's peak RSS is its VmHWM (/proc/<pid>/status) after the upload.
-- baselines, in a child process as well: `boto3 client.upload_file` (s3transfer) of the same file
-  with the same TransferConfig (16/8 MiB, 4 threads): plain (figure `upload`), and with
+- baselines, in a child process as well: `boto3 client.upload_file` (s3transfer) of the same bytes
+  with the same TransferConfig (16/8 MiB, 4 threads), of a spool file written just before by the
+  same ingest code as the worker's (`spool_copy` says why that matters on this VM): plain (figure `upload`), and with
   `ChecksumAlgorithm=SHA256`, the integrity check meetstore always asks S3 for
   (`upload_same_checksum`: what meetstore's pipeline itself costs).
 - The three alternate, in turn first and last (`--rounds`, default 3); the best run of each is
@@ -91,9 +92,69 @@ def generate(path: Path, size_mb: int) -> None:
         fh.write(os.urandom((size_mb % 8) * MB))
 
 
-def baseline_upload(moto: Moto, source: Path, settings: Any, *, checksum: bool) -> tuple[float, float]:
-    """(seconds, CPU seconds of the uploading process) of one upload_file in a child process."""
-    s = settings
+def spool_copy(container: Any, account_id: str, source: Path) -> tuple[str, Path]:
+    """A new bot with a copy of `source` as its `audio.mp3`, written by the ingest service and
+    flushed to disk: (bot id, the spool file). Every seat uploads such a copy, written just before.
+
+    On this VM that matters: free page reporting (virtio-balloon, page_reporting_order 9,
+    min_free_ms 0) hands freed memory back to the host at once, so memory the kernel then hands
+    out costs a host fault per page (`dd` of 16 GiB into /dev/shm: 300-450 MB/s, all system
+    time), and how much of it is still warm depends on what ran just before. Writing a 2 GiB
+    copy takes the pages the previous seat had just freed; when only the worker's seat wrote one
+    and the baselines uploaded the long-cached source file, the baselines found those pages
+    still there and ran 15-25% faster through the very same code (1 GiB, 4 rounds, meetstore's
+    own S3 client: 10.8-11.7 s for the old file, 13.0-17.4 s for a fresh copy; the worker
+    12.3-15.1 s). So both sides now get the same preparation, from the same code.
+    """
+    from meetstore.adapters.db.tables import Bot
+
+    now = datetime.now(UTC)
+    bot_id = str(uuid.uuid4())
+    with container.db.session() as s:
+        s.add(
+            Bot(
+                id=bot_id,
+                account_id=account_id,
+                transcript_id=str(uuid.uuid4()),
+                meeting_link="https://meet.example.com/bench",
+                bot_name="bench",
+                status="Recording",
+                options={},
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    with source.open("rb") as fh:
+        container.ingest.save_file(bot_id, "audio.mp3", fh)
+    # The copy's writeback is not part of the upload (a recording spools for minutes).
+    os.sync()
+    return bot_id, container.uploads.spool_path(bot_id, "audio.mp3")
+
+
+def baseline_upload(
+    moto: Moto, env: dict[str, str], account_id: str, source: Path, *, checksum: bool
+) -> tuple[float, float]:
+    """(seconds, CPU seconds of the uploading process) of one upload_file in a child process, of
+    a spool copy of `source` (see `spool_copy`; deleted after, as the worker deletes its own)."""
+    from meetstore.adapters.db.tables import Bot
+    from meetstore.container import build_container
+
+    container = build_container(settings_from_env(env))
+    try:
+        bot_id, copy = spool_copy(container, account_id, source)
+        try:
+            return _baseline_upload(moto, copy, container.settings, checksum=checksum)
+        finally:
+            # Gone without a trace: a live bot left behind would be handed in by the stuck-bot
+            # sweeper of the worker in a later seat (extra work inside its measured upload).
+            shutil.rmtree(copy.parent, ignore_errors=True)
+            with container.db.session() as s:
+                s.delete(s.get(Bot, bot_id))
+    finally:
+        container.close()
+
+
+def _baseline_upload(moto: Moto, source: Path, s: Any, *, checksum: bool) -> tuple[float, float]:
     out = subprocess.run(
         [
             sys.executable,
@@ -131,30 +192,11 @@ def worker_upload(
 ) -> tuple[float, float, float, int]:
     """One upload through a fresh `meetstore worker`: (seconds, its CPU seconds, peak RSS MiB,
     upload attempts)."""
-    from meetstore.adapters.db.tables import Bot
     from meetstore.container import build_container
 
     container = build_container(settings_from_env(env))
     try:
-        now = datetime.now(UTC)
-        bot_id = str(uuid.uuid4())
-        with container.db.session() as s:
-            s.add(
-                Bot(
-                    id=bot_id,
-                    account_id=account_id,
-                    transcript_id=str(uuid.uuid4()),
-                    meeting_link="https://meet.example.com/bench",
-                    bot_name="bench",
-                    status="Recording",
-                    options={},
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        with source.open("rb") as fh:
-            container.ingest.save_file(bot_id, "audio.mp3", fh)
-        os.sync()  # the spool copy's writeback is not part of the upload (a recording spools for minutes)
+        bot_id, _copy = spool_copy(container, account_id, source)
         worker = start_worker(env, 1, log=work / "worker.log")
         try:
             wait_heartbeat(url)
@@ -268,7 +310,7 @@ def run(size_mb: int = 2048, rounds: int = 3) -> None:
                     )
                     continue
                 checksum = which == "sha256"
-                seconds, cpu = baseline_upload(moto, source, settings, checksum=checksum)
+                seconds, cpu = baseline_upload(moto, env, account_id, source, checksum=checksum)
                 moto_cpu = cpu_seconds(moto.proc.pid) - moto_cpu
                 (summed if checksum else base).append(seconds)
                 label = "upload_file + SHA-256" if checksum else "upload_file (plain) "
