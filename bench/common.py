@@ -288,6 +288,23 @@ def start_worker(
     )
 
 
+def recording_bot(account_id: str, now: datetime) -> Any:
+    """A new bot row in Recording (no runtime), for benchmarks that put files in its spool."""
+    from meetstore.adapters.db.tables import Bot
+
+    return Bot(
+        id=str(uuid.uuid4()),
+        account_id=account_id,
+        transcript_id=str(uuid.uuid4()),
+        meeting_link="https://meet.example.com/bench",
+        bot_name="bench",
+        status="Recording",
+        options={},
+        created_at=now,
+        updated_at=now,
+    )
+
+
 # --- bulk loading ---------------------------------------------------------------------------------
 BOT_COLUMNS = (
     "id, account_id, transcript_id, transcript_provider, meeting_link, bot_name, status, options, "

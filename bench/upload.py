@@ -53,6 +53,7 @@ from bench.common import (
     new_master_key,
     note,
     pg_database,
+    recording_bot,
     settings_from_env,
     start_worker,
     stop_process,
@@ -106,24 +107,10 @@ def spool_copy(container: Any, account_id: str, source: Path) -> tuple[str, Path
     own S3 client: 10.8-11.7 s for the old file, 13.0-17.4 s for a fresh copy; the worker
     12.3-15.1 s). So both sides now get the same preparation, from the same code.
     """
-    from meetstore.adapters.db.tables import Bot
-
-    now = datetime.now(UTC)
-    bot_id = str(uuid.uuid4())
+    bot = recording_bot(account_id, datetime.now(UTC))
+    bot_id: str = bot.id
     with container.db.session() as s:
-        s.add(
-            Bot(
-                id=bot_id,
-                account_id=account_id,
-                transcript_id=str(uuid.uuid4()),
-                meeting_link="https://meet.example.com/bench",
-                bot_name="bench",
-                status="Recording",
-                options={},
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        s.add(bot)
     with source.open("rb") as fh:
         container.ingest.save_file(bot_id, "audio.mp3", fh)
     # The copy's writeback is not part of the upload (a recording spools for minutes).

@@ -23,7 +23,6 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +39,7 @@ from bench.common import (
     new_master_key,
     note,
     pg_database,
+    recording_bot,
     settings_from_env,
     start_worker,
     stop_process,
@@ -72,27 +72,13 @@ class Run:
 
 
 def seed(container: Any, account_id: str, bots: int) -> list[str]:
-    from meetstore.adapters.db.tables import Bot
-
     ids: list[str] = []
     now = datetime.now(UTC)
     with container.db.session() as s:
         for _ in range(bots):
-            bot_id = str(uuid.uuid4())
-            ids.append(bot_id)
-            s.add(
-                Bot(
-                    id=bot_id,
-                    account_id=account_id,
-                    transcript_id=str(uuid.uuid4()),
-                    meeting_link="https://meet.example.com/bench",
-                    bot_name="bench",
-                    status="Recording",
-                    options={},
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            bot = recording_bot(account_id, now)
+            ids.append(bot.id)
+            s.add(bot)
     for bot_id in ids:
         for name, data in FILES.items():
             container.ingest.save_file(bot_id, name, [data])

@@ -175,6 +175,16 @@ CRASH_SETTINGS: dict[str, Any] = {
 }
 
 
+def take_over(container: Container, bot_id: str, timeout: float) -> None:
+    """Another worker (in this process) uploads what the stopped one left, until the bot is Done."""
+    survivor = UploadWorker(container.uploads, container.settings, 1)
+    survivor.start()
+    try:
+        wait_done(container, bot_id, timeout=timeout)
+    finally:
+        survivor.stop()
+
+
 def test_worker_killed_mid_multipart_upload_loses_nothing_and_uploads_once(
     make_server: Callable[..., RunningServer],
     backend: str,
@@ -207,12 +217,7 @@ def test_worker_killed_mid_multipart_upload_loses_nothing_and_uploads_once(
     assert [u["UploadId"] for u in open_uploads(moto, bucket)] == [upload["UploadId"]]
     assert path.read_bytes() == original
 
-    survivor = UploadWorker(container.uploads, container.settings, 1)
-    survivor.start()
-    try:
-        wait_done(container, bot_id, timeout=60)
-    finally:
-        survivor.stop()
+    take_over(container, bot_id, timeout=60)
 
     key = f"meetstream/{bot_id}_audio.mp3"
     assert moto.admin.get_object(Bucket=bucket, Key=key)["Body"].read() == original
@@ -252,12 +257,7 @@ def test_upload_opened_but_never_recorded_is_aborted_by_the_next_worker(
         row.multipart_upload_id = None
     assert [u["UploadId"] for u in open_uploads(moto, bucket)] == [upload["UploadId"]]
 
-    survivor = UploadWorker(container.uploads, container.settings, 1)
-    survivor.start()
-    try:
-        wait_done(container, bot_id, timeout=60)
-    finally:
-        survivor.stop()
+    take_over(container, bot_id, timeout=60)
 
     key = f"meetstream/{bot_id}_audio.mp3"
     assert moto.admin.get_object(Bucket=bucket, Key=key)["Body"].read() == original
@@ -290,12 +290,7 @@ def test_sigterm_cancels_the_upload_and_releases_the_lease(
         assert s.scalars(select(WorkerHeartbeat)).all() == []
 
     # Another worker takes it over at once: no 60 s lease to wait out.
-    survivor = UploadWorker(container.uploads, container.settings, 1)
-    survivor.start()
-    try:
-        wait_done(container, bot_id, timeout=20)
-    finally:
-        survivor.stop()
+    take_over(container, bot_id, timeout=20)
     assert artifacts(container, bot_id)["audio.mp3"].state == "uploaded"
     assert not path.exists()
     wait_until(lambda: open_uploads(moto, bucket) == [], 5, "no open uploads")
