@@ -141,7 +141,7 @@ def baseline_upload(
         container.close()
 
 
-def _baseline_upload(moto: Moto, source: Path, s: Any, *, checksum: bool) -> tuple[float, float]:
+def _baseline_upload(moto: Moto, source: Path, settings: Any, *, checksum: bool) -> tuple[float, float]:
     out = subprocess.run(
         [
             sys.executable,
@@ -150,9 +150,9 @@ def _baseline_upload(moto: Moto, source: Path, s: Any, *, checksum: bool) -> tup
             moto.endpoint,
             str(source),
             f"baseline/{uuid.uuid4().hex}.mp3",
-            str(s.multipart_threshold_mb),
-            str(s.multipart_chunksize_mb),
-            str(s.transfer_max_concurrency),
+            str(settings.multipart_threshold_mb),
+            str(settings.multipart_chunksize_mb),
+            str(settings.transfer_max_concurrency),
             "sha256" if checksum else "none",
         ],
         check=True,

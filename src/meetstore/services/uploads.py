@@ -530,15 +530,15 @@ class UploadService:
         log.warning("upload of %s failed for good: %s on %s", item.key, failure.code, failure.operation)
         return UploadOutcome.FAILED
 
-    def _maybe_done(self, s: Session, bot: Bot, now: datetime) -> bool:
-        """Done when no artifact of the bot is pending any more (caller holds the bot's lock)."""
+    def _maybe_done(self, s: Session, bot: Bot, now: datetime) -> None:
+        """Mark the bot Done when no artifact of it is pending any more (caller holds its lock)."""
         pending = s.scalar(
             select(func.count())
             .select_from(Artifact)
             .where(Artifact.bot_id == bot.id, Artifact.state == UploadState.PENDING.value)
         )
         if pending or bot.status == BotStatus.DONE.value:
-            return False
+            return
         failed = s.scalar(
             select(func.count())
             .select_from(Artifact)
@@ -553,7 +553,6 @@ class UploadService:
             else f"The bot is done; {failed} file(s) failed to upload (see storage.upload_failed)."
         )
         emit(s, bot, "bot.done", message=message, now=now)
-        return True
 
     # --- spool ------------------------------------------------------------------------------------
     def _delete_spool(self, files: list[tuple[int, str, str]]) -> None:
