@@ -25,6 +25,7 @@ from meetstore.container import Container
 from meetstore.worker.uploads import UploadWorker
 
 from conftest import new_account, sdk_for
+from support.fault_proxy import FaultProxy
 from support.moto_s3 import MotoS3, read_write
 from support.pipeline import (
     artifacts,
@@ -93,6 +94,40 @@ def test_big_file_goes_multipart_and_lands_intact(
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     row = artifacts(server.container, bot.bot_id)["audio.mp3"]
     assert (row.state, row.multipart_upload_id, row.spool_deleted) == ("uploaded", None, True)
+
+
+def test_checksummed_bodies_are_hashed_once_and_still_signed(
+    make_server: Callable[..., RunningServer], backend: str, moto: MotoS3
+) -> None:
+    """Over http botocore would hash every part twice (its SHA-256 checksum, and again for the
+    SigV4 payload hash). A part carries a signed x-amz-checksum-sha256 that S3 verifies, so it is
+    sent as UNSIGNED-PAYLOAD, as botocore does over https; a body without a checksum (the
+    CompleteMultipartUpload XML) keeps its payload hash. moto checks the signatures (IAM on)."""
+    server = make_server(backend, multipart_threshold_mb=5, multipart_chunksize_mb=5)
+    bucket = moto.make_bucket()
+    keys = moto.make_user(read_write(bucket, "meetstream"))
+    acct = new_account(server)
+    audio = os.urandom(11 * MB)
+    with FaultProxy(moto.port) as proxy:
+        sdk_for(server, acct.api_key).storage.set(storage_body(proxy.url, bucket, keys))
+        bot = pinned_bot(server.container, acct.account_id, {"audio.mp3": audio})
+        wait_done(server.container, bot.bot_id, timeout=60)
+
+    assert (
+        moto.admin.get_object(Bucket=bucket, Key=f"meetstream/{bot.bot_id}_audio.mp3")["Body"].read() == audio
+    )
+    heads: dict[str, list[dict[str, str]]] = {}
+    for operation, headers in proxy.stats.heads:
+        heads.setdefault(operation, []).append(headers)
+    parts = heads["UploadPart"]
+    assert len(parts) == 3
+    for part in parts:
+        assert part["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
+        assert "x-amz-checksum-sha256" in part
+        assert "x-amz-checksum-sha256" in part["authorization"]  # the checksum is signed
+    (complete,) = heads["CompleteMultipartUpload"]
+    assert "x-amz-checksum-sha256" not in complete
+    assert len(complete["x-amz-content-sha256"]) == 64  # the XML body's own SHA-256, signed
 
 
 # --- a real worker process, killed or stopped mid-upload ----------------------------------------------

@@ -78,6 +78,8 @@ class ProxyStats:
     faults: Counter[str] = field(default_factory=Counter)
     faults_by_operation: Counter[str] = field(default_factory=Counter)
     requests_by_operation: Counter[str] = field(default_factory=Counter)
+    heads: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    """(operation, lower-cased request headers) of every request, in order of arrival."""
 
     @property
     def injected(self) -> int:
@@ -200,7 +202,10 @@ class FaultProxy:
             if head is None:
                 return
             method, target, headers = _parse_head(head)
-            fault = self._choose(s3_operation(method, target))
+            operation = s3_operation(method, target)
+            with self._lock:
+                self.stats.heads.append((operation, headers))
+            fault = self._choose(operation)
             if fault is None:
                 if self.latency_s > 0 and self._stop.wait(self.latency_s):
                     return
