@@ -27,13 +27,8 @@ async def get_container(request: Request) -> Container:
     return container
 
 
-async def current_account(request: Request) -> str:
-    """The account of `Authorization: Token <api_key>`: 401 without a key, 403 for a bad one.
-
-    It reads the container itself rather than through `Depends(get_container)`: a sub-dependency
-    costs every authenticated request a dependency resolution (bench/fetch)."""
-    container: Container = request.app.state.container
-    header = request.headers.get("authorization")
+def api_key_of(header: str | None) -> str:
+    """The key of an `Authorization: Token <api_key>` header; NotAuthenticated (401) otherwise."""
     if not header or not header.strip():
         raise NotAuthenticated("Authentication required: send 'Authorization: Token <api_key>'.")
     scheme, _, key = header.strip().partition(" ")
@@ -41,13 +36,29 @@ async def current_account(request: Request) -> str:
         raise NotAuthenticated(
             "Use the header 'Authorization: Token <api_key>' (the word Token, not Bearer)."
         )
-    api_key = key.strip()
-    accounts = container.accounts
+    return key.strip()
+
+
+def cached_account(app: Any, accounts: AccountService, api_key: str) -> str | None:
+    """The key's account from the key cache, without I/O (None: not cached, ask the database).
+    A key in use is re-validated in the background once past half its TTL; nobody waits for it."""
     account_id = accounts.cached_account(api_key)
+    if account_id is not None and accounts.needs_revalidation(api_key):
+        _in_background(app, run_in_threadpool(_revalidate, accounts, api_key))
+    return account_id
+
+
+async def current_account(request: Request) -> str:
+    """The account of `Authorization: Token <api_key>`: 401 without a key, 403 for a bad one.
+
+    It reads the container itself rather than through `Depends(get_container)`: a sub-dependency
+    costs every authenticated request a dependency resolution (bench/fetch)."""
+    container: Container = request.app.state.container
+    api_key = api_key_of(request.headers.get("authorization"))
+    accounts = container.accounts
+    account_id = cached_account(request.app, accounts, api_key)
     if account_id is None:
         account_id = await run_in_threadpool(accounts.authenticate, api_key)
-    elif accounts.needs_revalidation(api_key):
-        _in_background(request, run_in_threadpool(_revalidate, accounts, api_key))
     request.state.account_id = account_id
     return account_id
 
@@ -59,9 +70,9 @@ def _revalidate(accounts: AccountService, api_key: str) -> None:
         log.warning("re-validating a cached API key failed: %s", type(exc).__name__)
 
 
-def _in_background(request: Request, job: Coroutine[Any, Any, None]) -> None:
+def _in_background(app: Any, job: Coroutine[Any, Any, None]) -> None:
     """Run `job` without making the request wait; the app keeps a reference until it ends."""
-    tasks: set[asyncio.Task[None]] = request.app.state.background_tasks
+    tasks: set[asyncio.Task[None]] = app.state.background_tasks
     task = asyncio.get_running_loop().create_task(job)
     tasks.add(task)
     task.add_done_callback(tasks.discard)
