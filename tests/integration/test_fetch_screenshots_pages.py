@@ -1,8 +1,11 @@
-"""get_screenshots on a bot with 10,000 screenshots: keyset pages, opaque cursors, fast at any depth."""
+"""get_screenshots on a bot with 10,000 screenshots: keyset pages and opaque cursors, exact at any depth.
+
+How fast a deep page is belongs to the benchmarks, not here (no timed assertions in tests):
+`make bench-scale` prints the page query's plan, an index range scan on (bot, kind, seq).
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,31 +42,28 @@ def test_ten_thousand_screenshots(server: RunningServer) -> None:
     other = seed_bot(server.container, acct.account_id, pin="platform", files=media_files(screenshots=5))
     client = sdk_for(server, acct.api_key)
 
-    def page(**params: Any) -> tuple[dict[str, Any], float]:
-        started = time.perf_counter()
-        body = client.bots.screenshots(seeded.bot_id, params=params)
-        return body, time.perf_counter() - started
+    def page(**params: Any) -> dict[str, Any]:
+        body: dict[str, Any] = client.bots.screenshots(seeded.bot_id, params=params)
+        return body
 
-    first, first_s = page()
+    first = page()
     assert len(first["screenshots"]) == 100 and first["expires_in"] == 600
     assert [s["key"] for s in first["screenshots"]] == [
         seeded.key(f"screenshots/{n:05d}.png") for n in range(1, 101)
     ]
     assert isinstance(first["next_cursor"], str)
-    second, _ = page(cursor=first["next_cursor"])
+    second = page(cursor=first["next_cursor"])
     assert second["screenshots"][0]["key"] == seeded.key("screenshots/00101.png")
 
     # Walk all of it, 1000 at a time: every screenshot exactly once, in order, then no cursor.
     keys: list[str] = []
-    timings: list[float] = []
     cursor: str | None = None
     pages = 0
     while True:
         params: dict[str, Any] = {"limit": 1000}
         if cursor:
             params["cursor"] = cursor
-        body, took = page(**params)
-        timings.append(took)
+        body = page(**params)
         pages += 1
         keys += [s["key"] for s in body["screenshots"]]
         for item in body["screenshots"]:
@@ -75,18 +75,13 @@ def test_ten_thousand_screenshots(server: RunningServer) -> None:
     assert pages == 10
     assert keys == [seeded.key(f"screenshots/{n:05d}.png") for n in range(1, N + 1)]
     assert not set(keys) & set(other.keys.values())
-    # Keyset pagination: the last page costs what the first does; a page of 1000 signs 1000 URLs fast.
-    assert max(timings) < 2.0, timings
-    assert timings[-1] < 3 * timings[0] + 0.2, timings
-    print("page timings (limit 1000):", [round(t, 3) for t in timings], "first 100:", round(first_s, 3))
 
-    # The deepest small page is as fast as the first one.
+    # The deepest small page: the last hundred, and no cursor after it.
     deep_cursor = body_cursor_after(client, seeded.bot_id, 9_900)
-    deep, deep_s = page(cursor=deep_cursor)
+    deep = page(cursor=deep_cursor)
     assert deep["screenshots"][0]["key"] == seeded.key("screenshots/09901.png")
     assert len(deep["screenshots"]) == 100
     assert deep["next_cursor"] is None
-    assert deep_s < 3 * first_s + 0.2, (deep_s, first_s)
 
 
 def body_cursor_after(client: Any, bot_id: str, n: int) -> str:
