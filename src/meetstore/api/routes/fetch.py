@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from meetstore.api.deps import AccountDep, ContainerDep
 from meetstore.api.openapi import BotIdPath, Responses, TranscriptIdPath, errors, ok
@@ -23,8 +22,6 @@ from meetstore.api.schemas.responses import (
     TranscriptionsOut,
     VideoOut,
 )
-from meetstore.container import Container
-from meetstore.domain.artifacts import ArtifactKind
 from meetstore.services.fetch import SCREENSHOTS_DEFAULT_LIMIT, SCREENSHOTS_MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["fetch"])
@@ -63,19 +60,11 @@ def _fetch(model: type[Any]) -> dict[str, Any]:
     return {"response_model": None, "responses": {**ok(model), **OUTCOMES}}
 
 
-def _known(container: Container, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any] | None:
-    """The answer for a finished platform-store file whose location is known, signed right here on
-    the event loop (an HMAC: no I/O); None sends the request to the database on the thread pool.
-    (These handlers render their JSON themselves: the bodies are plain str/int dicts.)"""
-    if not container.fetch.signs_without_io:
-        return None
-    return container.fetch.cached(account_id, bot_id, kind)
-
-
+# get_audio, get_chats and get_manifest of a finished platform-store file asked for with a cached
+# key are answered before routing (`api/known_files.py`); these handlers answer everything else.
 @router.get("/bots/{bot_id}/get_audio", **_fetch(AudioOut))
-async def get_audio(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
-    known = _known(container, account_id, bot_id, ArtifactKind.AUDIO)
-    return JSONResponse(known or await run_in_threadpool(container.fetch.audio, account_id, bot_id))
+def get_audio(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+    return container.fetch.audio(account_id, bot_id)
 
 
 @router.get("/bots/{bot_id}/get_video", **_fetch(VideoOut))
@@ -100,9 +89,8 @@ def get_screenshots(
 
 
 @router.get("/bots/{bot_id}/get_chats", **_fetch(ChatsOut))
-async def get_chats(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
-    known = _known(container, account_id, bot_id, ArtifactKind.CHAT)
-    return JSONResponse(known or await run_in_threadpool(container.fetch.chats, account_id, bot_id))
+def get_chats(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+    return container.fetch.chats(account_id, bot_id)
 
 
 @router.get("/bots/{bot_id}/transcriptions", **_fetch(TranscriptionsOut))
@@ -111,9 +99,8 @@ def get_transcriptions(bot_id: BotIdPath, account_id: AccountDep, container: Con
 
 
 @router.get("/bots/{bot_id}/get_manifest", **_fetch(ManifestOut))
-async def get_manifest(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
-    known = _known(container, account_id, bot_id, ArtifactKind.MANIFEST)
-    return JSONResponse(known or await run_in_threadpool(container.fetch.manifest, account_id, bot_id))
+def get_manifest(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+    return container.fetch.manifest(account_id, bot_id)
 
 
 @router.get(
