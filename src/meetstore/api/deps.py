@@ -39,9 +39,11 @@ def api_key_of(header: str | None) -> str:
     return key.strip()
 
 
-def cached_account(app: Any, accounts: AccountService, api_key: str) -> str | None:
-    """The key's account from the key cache, without I/O (None: not cached, ask the database).
-    A key in use is re-validated in the background once past half its TTL; nobody waits for it."""
+def cached_account(app: Any, api_key: str) -> str | None:
+    """The key's account from the app's key cache, without I/O (None: not cached, ask the
+    database). A key in use is re-validated in the background once past half its TTL; nobody
+    waits for it."""
+    accounts: AccountService = app.state.container.accounts
     account_id = accounts.cached_account(api_key)
     if account_id is not None and accounts.needs_revalidation(api_key):
         _in_background(app, run_in_threadpool(_revalidate, accounts, api_key))
@@ -55,11 +57,9 @@ async def current_account(request: Request) -> str:
     costs every authenticated request a dependency resolution (bench/fetch)."""
     container: Container = request.app.state.container
     api_key = api_key_of(request.headers.get("authorization"))
-    accounts = container.accounts
-    account_id = cached_account(request.app, accounts, api_key)
+    account_id = cached_account(request.app, api_key)
     if account_id is None:
-        account_id = await run_in_threadpool(accounts.authenticate, api_key)
-    request.state.account_id = account_id
+        account_id = await run_in_threadpool(container.accounts.authenticate, api_key)
     return account_id
 
 

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
 
 from meetstore.api.deps import api_key_of, cached_account
 from meetstore.api.middleware import ASGIApp, Receive, Scope, Send
@@ -53,16 +54,11 @@ class KnownFileFastPath:
         match = KNOWN_FILE_PATH.fullmatch(scope["path"])
         if match is None or not self.container.fetch.signs_without_io:
             return None
-        header = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                header = value.decode("latin-1")
-                break
         try:
-            api_key = api_key_of(header)
+            api_key = api_key_of(Headers(scope=scope).get("authorization"))
         except NotAuthenticated:
             return None  # FastAPI answers 401 with its message
-        account_id = cached_account(scope["app"], self.container.accounts, api_key)
+        account_id = cached_account(scope["app"], api_key)
         if account_id is None:
             return None  # not cached (or not valid): FastAPI authenticates it on the thread pool
         bot_id, endpoint = match.groups()
