@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from meetstore import __version__
 from meetstore.api.errors import install_error_handlers
-from meetstore.api.known_files import KnownFileFastPath
 from meetstore.api.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from meetstore.api.openapi import install_openapi
 from meetstore.api.routes import bots, fetch, files, health, ingest, ping, storage, uploads
@@ -56,8 +55,6 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
     app.state.container = container
     app.state.background_tasks = set()  # tasks a request started and does not wait for
     settings = container.settings
-    # Added first, so innermost: the fast path runs after the rate limit and the size limits.
-    app.add_middleware(KnownFileFastPath, container=container)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst

@@ -12,12 +12,9 @@ client of (account, config version); local platform-store URLs are HMAC tokens. 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +38,7 @@ from meetstore.domain.fetch_policy import (
     PinnedLocation,
     decide,
 )
+from meetstore.domain.ids import InvalidCursor, canonical_id, decode_cursor, encode_cursor
 from meetstore.domain.key_layout import collection_prefix
 from meetstore.domain.storage_config import CategoryPrefixes
 from meetstore.errors import (
@@ -161,31 +159,22 @@ def collection_state(states: Iterable[str]) -> ArtifactState:
     return ArtifactState.UPLOADED
 
 
-def encode_cursor(after_seq: int) -> str:
-    raw = json.dumps({"v": 1, "after": after_seq}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+def encode_screenshot_cursor(after_seq: int) -> str:
+    return encode_cursor(after_seq)
 
 
-def decode_cursor(cursor: str) -> int:
+def decode_screenshot_cursor(cursor: str) -> int:
     """The screenshot number a cursor continues after; InvalidRequest when it is not one of ours."""
     try:
-        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after = doc["after"]
-        if doc.get("v") != 1 or not isinstance(after, int) or isinstance(after, bool) or after < 0:
-            raise ValueError("bad cursor")
-    except (ValueError, KeyError, TypeError, binascii.Error, AttributeError) as exc:
+        (after,) = decode_cursor(cursor, int)
+    except InvalidCursor:
+        after = -1
+    if not isinstance(after, int) or after < 0:
         raise InvalidRequest(
             "Invalid cursor: pass the next_cursor of a previous page unchanged.",
             [{"field": "cursor", "message": "not a cursor returned by this endpoint"}],
-        ) from exc
+        )
     return after
-
-
-def _normalise_id(value: str) -> str | None:
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        return None
 
 
 def _location(bucket: str, key: str) -> str:
@@ -263,18 +252,12 @@ class FetchService:
         self.final = FinalLocations(settings.fetch_cache_entries)
 
     # --- endpoints returning presigned URLs ---------------------------------------------------
-    @property
-    def signs_without_io(self) -> bool:
-        """Platform-store URLs are HMAC tokens (no credentials to refresh, no network): safe to
-        sign on the event loop."""
-        return isinstance(self._locations.platform.store, LocalPlatformStore)
-
     def cached(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any] | None:
         """The answer of get_audio / get_chats / get_manifest when the file's location is known
         (FinalLocations): no database, no I/O beyond signing. None: ask the database."""
         if kind not in _URL_FIELD:
             return None
-        bid = _normalise_id(bot_id)
+        bid = canonical_id(bot_id)
         key = None if bid is None else self.final.get(account_id, bid, kind)
         if key is None:
             return None
@@ -364,7 +347,7 @@ class FetchService:
                 f"limit must be between 1 and {SCREENSHOTS_MAX_LIMIT}.",
                 [{"field": "limit", "message": f"must be between 1 and {SCREENSHOTS_MAX_LIMIT}"}],
             )
-        after = decode_cursor(cursor) if cursor else 0
+        after = decode_screenshot_cursor(cursor) if cursor else 0
         kind = ArtifactKind.SCREENSHOT.value
         with self._db.read() as s:
             snap = self._snapshot(s, account_id, bot_id)
@@ -423,7 +406,7 @@ class FetchService:
         return {
             "screenshots": items,
             **_exp(exp),
-            "next_cursor": encode_cursor(page[-1].seq) if more and page else None,
+            "next_cursor": encode_screenshot_cursor(page[-1].seq) if more and page else None,
         }
 
     def transcriptions(self, account_id: str, bot_id: str) -> dict[str, Any]:
@@ -462,7 +445,7 @@ class FetchService:
     def transcript(self, account_id: str, transcript_id: str, *, raw: bool = False) -> bytes:
         """The stored transcript file's exact bytes (processed.json, or raw.json with `raw`)."""
         kind = ArtifactKind.TRANSCRIPT_RAW if raw else ArtifactKind.TRANSCRIPT_PROCESSED
-        tid = _normalise_id(transcript_id)
+        tid = canonical_id(transcript_id)
         with self._db.read() as s:
             bot = (
                 None
@@ -501,7 +484,7 @@ class FetchService:
 
     # --- loading --------------------------------------------------------------------------------
     def _snapshot(self, s: Session, account_id: str, bot_id: str) -> _Snapshot:
-        bid = _normalise_id(bot_id)
+        bid = canonical_id(bot_id)
         bot = None if bid is None else s.get(Bot, bid)
         if bot is None or bot.account_id != account_id:
             raise BotNotFound(NO_SUCH_BOT)
@@ -532,7 +515,7 @@ class FetchService:
         """The bot, its first artifact of `kind` and the storage configuration in ONE query (the
         hot path of get_audio & co.: bots by primary key, artifacts on ix_artifacts_bot_kind_seq),
         read as columns on a Core connection and turned into detached rows."""
-        bid = _normalise_id(bot_id)
+        bid = canonical_id(bot_id)
         if bid is None:
             raise BotNotFound(NO_SUCH_BOT)
         with self._db.read_connection() as conn:

@@ -60,8 +60,6 @@ def _fetch(model: type[Any]) -> dict[str, Any]:
     return {"response_model": None, "responses": {**ok(model), **OUTCOMES}}
 
 
-# get_audio, get_chats and get_manifest of a finished platform-store file asked for with a cached
-# key are answered before routing (`api/known_files.py`); these handlers answer everything else.
 @router.get("/bots/{bot_id}/get_audio", **_fetch(AudioOut))
 def get_audio(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
     return container.fetch.audio(account_id, bot_id)

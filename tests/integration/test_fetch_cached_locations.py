@@ -1,10 +1,10 @@
-"""The fetch fast path (api/known_files.py): get_audio, get_chats and get_manifest of a finished
-platform-store file, answered before FastAPI once the API key and the file's location are known.
+"""Cached answers: get_audio, get_chats and get_manifest of a finished platform-store file, once
+the API key and the file's location are cached (the key cache, `FetchService`'s final locations).
 
-The first request of a key goes through FastAPI (the key is looked up in the database, the file's
-location read and remembered); the next ones take the fast path. Whatever path answers, a client
-must see the same thing: the same body and headers, the same tenant isolation, revocation within
-the key cache's TTL, the rate limit, and the route's own error bodies.
+The first request of a key looks the key up in the database and reads and remembers the file's
+location; the next ones are answered from the caches. A client must see the same thing either
+way: the same body and headers, the same tenant isolation, revocation within the key cache's TTL,
+the rate limit, and the route's own error bodies.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_a_known_file_is_answered_the_same_on_both_paths(
 
     first = get(server, path, acct.api_key)  # FastAPI: key looked up, location remembered
     assert server.container.accounts.cached_account(acct.api_key) == acct.account_id
-    later = [get(server, path, acct.api_key) for _ in range(3)]  # the fast path
+    later = [get(server, path, acct.api_key) for _ in range(3)]  # from the caches
     for resp in [first, *later]:
         assert resp.status_code == 200, resp.text
         assert resp.headers["content-type"] == "application/json"
