@@ -23,7 +23,9 @@ from meetstore.domain.fetch_policy import (
 )
 from meetstore.domain.storage_config import AccessMode, CategoryPrefixes
 from meetstore.errors import InvalidRequest
-from meetstore.services.fetch import collection_state, decode_cursor, encode_cursor, state_of_row
+from meetstore.services.fetch import collection_state, state_of_row
+from meetstore.services.fetch import decode_screenshot_cursor as decode_cursor
+from meetstore.services.fetch import encode_screenshot_cursor as encode_cursor
 
 from support.fetch_rows import insert_storage_config, seed_bot
 

@@ -9,9 +9,9 @@ import pytest
 from meetstream import verify_webhook_signature
 from meetstream.webhooks import verify_webhook_signature as verify_from_module
 
+from meetstore.domain.backoff import backoff_delay
 from meetstore.services.webhooks import (
     DeliveryRefused,
-    backoff_delay,
     delivery_target,
     pin_url,
     receiver_key,

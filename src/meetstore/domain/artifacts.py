@@ -112,8 +112,6 @@ def can_transition(old: UploadState, new: UploadState) -> bool:
     return new in _LEGAL[old]
 
 
-FINAL_STATES = frozenset({UploadState.UPLOADED, UploadState.FAILED})
-
 
 class BotStatus(StrEnum):
     JOINING = "Joining"

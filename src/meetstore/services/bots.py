@@ -6,9 +6,6 @@ is a bot id that is not a UUID at all.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -25,6 +22,7 @@ from meetstore.adapters.net_guard import check_url_allowed
 from meetstore.config import Settings
 from meetstore.domain.artifacts import LIVE_STATUSES, BotStatus
 from meetstore.domain.clock import SystemClock, rfc3339
+from meetstore.domain.ids import canonical_id, decode_cursor, encode_cursor
 from meetstore.errors import BotNotFound, InvalidRequest
 from meetstore.runtime.simulator import SimulatedRuntime
 from meetstore.services.events import emit
@@ -63,10 +61,10 @@ class Created:
 
 def parse_bot_id(raw: str) -> str:
     """The canonical (lower-case, hyphenated) form of a bot id; BotNotFound for a non-UUID."""
-    try:
-        return str(uuid.UUID(raw))
-    except (ValueError, AttributeError, TypeError):
-        raise not_found() from None
+    bot_id = canonical_id(raw)
+    if bot_id is None:
+        raise not_found()
+    return bot_id
 
 
 def not_found() -> BotNotFound:
@@ -113,24 +111,22 @@ def _artifact_view(a: Artifact) -> dict[str, Any]:
 
 
 def _encode_cursor(created_at: datetime, bot_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), bot_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor(created_at.isoformat(), bot_id)
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    bad = InvalidRequest(
-        "The cursor is not valid; pass next_cursor from the previous page as it is.",
-        [{"field": "cursor", "message": "not a cursor returned by this endpoint"}],
-    )
+    """The (created_at, bot id) of the last bot of the previous page."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at_s, bot_id = json.loads(raw)
-        created_at = datetime.fromisoformat(created_at_s)
-        bot_id = str(uuid.UUID(bot_id))
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise bad from None
-    if created_at.tzinfo is None:
-        raise bad
+        created_at_s, raw_id = decode_cursor(cursor, str, str)
+        created_at = datetime.fromisoformat(str(created_at_s))
+    except ValueError:  # InvalidCursor, or a time that is not one
+        created_at, raw_id = None, None
+    bot_id = canonical_id(raw_id)
+    if created_at is None or created_at.tzinfo is None or bot_id is None:
+        raise InvalidRequest(
+            "The cursor is not valid; pass next_cursor from the previous page as it is.",
+            [{"field": "cursor", "message": "not a cursor returned by this endpoint"}],
+        )
     return created_at, bot_id
 
 

@@ -21,7 +21,6 @@ import os
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +47,7 @@ from meetstore.domain.artifacts import (
 )
 from meetstore.domain.clock import SystemClock, rfc3339
 from meetstore.domain.fetch_policy import PinKind
+from meetstore.domain.ids import canonical_id
 from meetstore.domain.key_layout import object_key
 from meetstore.domain.storage_config import Category, CategoryPrefixes
 from meetstore.errors import BotNotFound, Conflict, InsufficientStorage, InvalidRequest
@@ -230,10 +230,10 @@ class IngestService:
 
     @staticmethod
     def _bot_id(raw: str) -> str:
-        try:
-            return str(uuid.UUID(raw))
-        except (ValueError, AttributeError, TypeError):
-            raise BotNotFound("No bot with this id exists.") from None
+        bot_id = canonical_id(raw)
+        if bot_id is None:
+            raise BotNotFound("No bot with this id exists.")
+        return bot_id
 
     def _bot(self, s: Session, bot_id: str, *, lock: bool = False) -> Bot:
         bot = s.get(Bot, bot_id, with_for_update=lock)

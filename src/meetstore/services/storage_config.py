@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pydantic import SecretStr
@@ -318,9 +317,3 @@ class StorageConfigService:
                 .where(StorageConfigRow.account_id == account_id)
             ).first()
             return None if found is None else active_of(found[0], found[1])
-
-    def touch_validated(self, account_id: str, at: datetime) -> None:
-        with self._db.session() as s:
-            row = s.get(StorageConfigRow, account_id)
-            if row is not None:
-                row.validated_at = at

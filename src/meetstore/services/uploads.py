@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import random
 import shutil
 import threading
 import time
@@ -38,6 +37,7 @@ from meetstore.adapters.s3.bucket import S3Bucket
 from meetstore.adapters.s3.upload import UploadCancelled
 from meetstore.config import Settings
 from meetstore.domain.artifacts import ArtifactKind, BotStatus, UploadState, can_transition
+from meetstore.domain.backoff import backoff_delay
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.fetch_policy import PinKind, PinnedLocation, same_bucket
 from meetstore.domain.ports import Clock
@@ -101,12 +101,6 @@ class _Failure:
     @staticmethod
     def of(err: S3OperationError) -> _Failure:
         return _Failure(err.s3_error, err.operation, err.bucket, err.message, err.transient, err.http_status)
-
-
-def backoff_delay(attempts: int, base_s: float, max_s: float, rng: random.Random | None = None) -> float:
-    """Full jitter: uniform in [0, min(max, base * 2**attempts)] (attempts already made, minus one)."""
-    cap = min(max_s, base_s * (2 ** max(0, attempts)))
-    return (rng or random).uniform(0.0, cap)
 
 
 def sha256_b64(hex_digest: str) -> str:
@@ -465,7 +459,7 @@ class UploadService:
             )
             return self._finish_failed(item, worker_id, gave_up)
         delay = backoff_delay(
-            item.attempts, self._settings.upload_backoff_base_s, self._settings.upload_backoff_max_s
+            attempts, self._settings.upload_backoff_base_s, self._settings.upload_backoff_max_s
         )
         now = self._clock.now()
         with self._db.session() as s:

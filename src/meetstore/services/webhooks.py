@@ -24,7 +24,6 @@ import hmac
 import ipaddress
 import logging
 import os
-import random
 import socket
 import uuid
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from meetstore.adapters.db.engine import Database
 from meetstore.adapters.db.tables import WebhookEvent
 from meetstore.adapters.net_guard import check_url_allowed, parse_http_url, resolve
 from meetstore.config import Settings
+from meetstore.domain.backoff import backoff_delay
 from meetstore.domain.clock import SystemClock
 from meetstore.errors import EndpointNotAllowed, InvalidRequest, NotFound
 from meetstore.services.accounts import AccountService
@@ -49,7 +49,6 @@ log = logging.getLogger("meetstore.webhooks")
 PENDING = "pending"
 DELIVERED = "delivered"
 DEAD = "dead"
-FINAL_STATES = (DELIVERED, DEAD)
 
 CONNECT_TIMEOUT_S = 5.0
 TOTAL_TIMEOUT_S = 10.0
@@ -67,13 +66,6 @@ _CANDIDATES_PER_SLOT = 8
 def sign(body: bytes, secret: str) -> str:
     """The `X-MeetStream-Signature` value: `sha256=<hex HMAC-SHA256(body, secret)>`."""
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-
-
-def backoff_delay(attempts: int, base_s: float, max_s: float, rng: random.Random | None = None) -> float:
-    """Seconds to wait after the `attempts`-th failure: exponential, capped, with equal jitter."""
-    exp = min(max_s, base_s * (2.0 ** max(0, attempts - 1)))
-    r = rng or random
-    return exp / 2.0 + r.uniform(0.0, exp / 2.0)
 
 
 def receiver_key(account_id: str, url: str) -> str:
@@ -218,7 +210,7 @@ class WebhookService:
         e = WebhookEvent
         earlier = aliased(WebhookEvent)
         blocked = exists().where(
-            and_(earlier.bot_id == e.bot_id, earlier.id < e.id, earlier.state.not_in(FINAL_STATES))
+            and_(earlier.bot_id == e.bot_id, earlier.id < e.id, earlier.state.not_in((DELIVERED, DEAD)))
         )
         flying = aliased(WebhookEvent)
         receiver_busy = exists().where(

@@ -122,9 +122,6 @@ class UploadWorker:
         items = self._uploads.claim(self.worker_id, self.concurrency)
         return [self._process(item) for item in items]
 
-    def run_janitor(self) -> int:
-        return self._uploads.purge_spool()
-
     # --- threads ----------------------------------------------------------------------------------
     def _loop(self) -> None:
         idle = self._settings.poll_interval_s

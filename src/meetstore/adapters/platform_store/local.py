@@ -12,7 +12,6 @@ import hmac
 import json
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,6 +128,3 @@ class LocalPlatformStore:
 
     def presign_get(self, key: str, expires_in: int) -> str:
         return f"{self._public_base_url().rstrip('/')}/files/{self.sign(key, expires_in)}"
-
-    def delete_all_under(self, prefix: str) -> None:  # used by tests and retention tooling
-        shutil.rmtree(self.root / prefix, ignore_errors=True)

@@ -175,10 +175,6 @@ class S3ClientFactory:
             for key in [k for k in self._cache if k[0] == account_id]:
                 del self._cache[key]
 
-    def cached_count(self) -> int:
-        with self._lock:
-            return len(self._cache)
-
 
 def sign_checksum_not_payload(client: Any) -> None:
     """Hash a request body once, not twice, when it carries a SHA-256 (or other) checksum header.
