@@ -101,8 +101,8 @@ def test_checksummed_bodies_are_hashed_once_and_still_signed(
 ) -> None:
     """Over http botocore would hash every part twice (its SHA-256 checksum, and again for the
     SigV4 payload hash). A part carries a signed x-amz-checksum-sha256 that S3 verifies, so it is
-    sent as UNSIGNED-PAYLOAD, as botocore does over https; a body without a checksum (the
-    CompleteMultipartUpload XML) keeps its payload hash. moto checks the signatures (IAM on)."""
+    sent as UNSIGNED-PAYLOAD (botocore's documented `payload_signing_enabled: False`); so is the
+    CompleteMultipartUpload XML, whose headers are still signed. moto checks the signatures (IAM on)."""
     server = make_server(backend, multipart_threshold_mb=5, multipart_chunksize_mb=5)
     bucket = moto.make_bucket()
     keys = moto.make_user(read_write(bucket, "meetstream"))
@@ -127,7 +127,8 @@ def test_checksummed_bodies_are_hashed_once_and_still_signed(
         assert "x-amz-checksum-sha256" in part["authorization"]  # the checksum is signed
     (complete,) = heads["CompleteMultipartUpload"]
     assert "x-amz-checksum-sha256" not in complete
-    assert len(complete["x-amz-content-sha256"]) == 64  # the XML body's own SHA-256, signed
+    assert complete["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
+    assert "x-amz-content-sha256" in complete["authorization"]  # the request is still signed
 
 
 # --- a real worker process, killed or stopped mid-upload ----------------------------------------------

@@ -6,9 +6,12 @@ here, at the moment a client is built, and live on only inside that client.
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -82,7 +85,7 @@ class S3ClientFactory:
         self._role_assumer = role_assumer
         self._session = boto3.session.Session()
         self._lock = threading.Lock()
-        self._cache: OrderedDict[tuple[str, int], Any] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], tuple[Any, float]] = OrderedDict()
         self._cache_size = cache_size
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -96,7 +99,10 @@ class S3ClientFactory:
             read_timeout=read,
             retries={"total_max_attempts": attempts, "mode": "standard"},
             max_pool_connections=self._pool,
-            s3={"addressing_style": "path" if endpoint_url else "virtual"},
+            # Every PutObject and UploadPart carries a SigV4-signed x-amz-checksum-sha256 that S3
+            # checks the body against, so hashing the body again for the signature (botocore does
+            # over http) only reads every byte once more; over https botocore skips it anyway.
+            s3={"addressing_style": "path" if endpoint_url else "virtual", "payload_signing_enabled": False},
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
@@ -118,35 +124,33 @@ class S3ClientFactory:
             ),
         }
 
-    def _build(self, target: S3Target, config: Config) -> Any:
+    def _build(self, target: S3Target, config: Config) -> tuple[Any, float]:
+        """A client for `target`, and the monotonic time after which it must be rebuilt (the
+        temporary credentials of an assumed role run out; static keys never do)."""
+        keys = self._keys(target.credentials)
+        renew_at = math.inf
         if isinstance(target.credentials, RoleCredentials):
             if self._role_assumer is None:
                 raise RuntimeError("role_arn needs MEETSTORE_PLATFORM_AWS_* credentials")
-            session = self._role_assumer.session_for(target.credentials)
-            with self._lock:
-                client = session.client(
-                    "s3", region_name=target.region, endpoint_url=target.endpoint_url, config=config
-                )
-        else:
-            with self._lock:  # boto3 Sessions are not thread-safe while building clients
-                client = self._session.client(
-                    "s3",
-                    region_name=target.region,
-                    endpoint_url=target.endpoint_url,
-                    config=config,
-                    **self._keys(target.credentials),
-                )
-        sign_checksum_not_payload(client)
-        return client
+            session = self._role_assumer.assume(target.credentials)
+            keys = session.client_keys()
+            renew_at = session.renew_at
+        with self._lock:  # boto3 Sessions are not thread-safe while building clients
+            client = self._session.client(
+                "s3", region_name=target.region, endpoint_url=target.endpoint_url, config=config, **keys
+            )
+        return client, renew_at
 
     def client(self, target: S3Target) -> Any:
-        """The cached client for `target.cache_key` (built on first use)."""
+        """The cached client for `target.cache_key` (built on first use, and again once the
+        credentials of an assumed role are about to run out)."""
+        now = time.monotonic()
         with self._lock:
             cached = self._cache.get(target.cache_key)
-            if cached is not None:
+            if cached is not None and now < cached[1]:
                 self._cache.move_to_end(target.cache_key)
-                return cached
-        client = self._build(
+                return cached[0]
+        built = self._build(
             target,
             self._config(
                 target.endpoint_url,
@@ -156,18 +160,21 @@ class S3ClientFactory:
             ),
         )
         with self._lock:
-            existing = self._cache.setdefault(target.cache_key, client)
+            cached = self._cache.get(target.cache_key)
+            if cached is None or not now < cached[1]:
+                self._cache[target.cache_key] = cached = built
             self._cache.move_to_end(target.cache_key)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-            return existing
+            return cached[0]
 
     def one_off_client(self, target: S3Target, *, timeout_s: float) -> Any:
         """An uncached client for validation: short timeouts, no retries."""
-        return self._build(
+        client, _renew_at = self._build(
             target,
             self._config(target.endpoint_url, connect=min(5.0, timeout_s), read=timeout_s, attempts=1),
         )
+        return client
 
     def forget(self, account_id: str) -> None:
         """Drop every cached client of an account (its credentials were replaced or deleted)."""
@@ -176,32 +183,9 @@ class S3ClientFactory:
                 del self._cache[key]
 
 
-def sign_checksum_not_payload(client: Any) -> None:
-    """Hash a request body once, not twice, when it carries a SHA-256 (or other) checksum header.
-
-    Every PutObject and UploadPart meetstore sends carries `x-amz-checksum-sha256`; S3 checks the
-    body against it, and the header is part of what SigV4 signs, so the body cannot be changed
-    unnoticed. Over https botocore then skips hashing the body a second time for the signature
-    (`UNSIGNED-PAYLOAD`), but over http it always does: one more SHA-256 pass, and one more read,
-    of every byte (bench/upload: ~0.7 s of CPU per GiB). This does what botocore does over https
-    for such requests only; a body without a checksum header (CompleteMultipartUpload's XML) is
-    still signed in full.
-    """
-    unsigned = client.meta.config.merge(
-        Config(s3={**(client.meta.config.s3 or {}), "payload_signing_enabled": False})
-    )
-
-    def before_sign(request: Any, **_kwargs: Any) -> None:
-        if any(name.lower().startswith("x-amz-checksum-") for name in request.headers):
-            # botocore's S3 signer reads payload_signing_enabled from the request's client config.
-            request.context["client_config"] = unsigned
-
-    client.meta.events.register("before-sign.s3", before_sign, unique_id="meetstore-sign-checksum")
-
-
 class RoleAssumer:
-    """Assumes customer roles with meetstore's own credentials; session credentials refresh
-    themselves shortly before they expire (botocore RefreshableCredentials)."""
+    """Assumes customer roles with meetstore's own credentials. A client built on a role's
+    temporary credentials is replaced by a new one shortly before they expire (S3ClientFactory)."""
 
     def __init__(
         self,
@@ -228,8 +212,8 @@ class RoleAssumer:
             **keys,
         )
 
-    def assume(self, role: RoleCredentials) -> dict[str, str]:
-        """One AssumeRole call; the metadata botocore's RefreshableCredentials wants."""
+    def assume(self, role: RoleCredentials) -> RoleSession:
+        """One AssumeRole call: temporary credentials, renewed a little before they expire."""
         resp = self._sts.assume_role(
             RoleArn=role.role_arn,
             RoleSessionName="meetstore",
@@ -237,23 +221,28 @@ class RoleAssumer:
             DurationSeconds=role.session_duration_s,
         )
         c = resp["Credentials"]
-        return {
-            "access_key": c["AccessKeyId"],
-            "secret_key": c["SecretAccessKey"],
-            "token": c["SessionToken"],
-            "expiry_time": c["Expiration"].isoformat(),
-        }
-
-    def session_for(self, role: RoleCredentials) -> boto3.session.Session:
-        from botocore.credentials import RefreshableCredentials
-        from botocore.session import get_session
-
-        creds = RefreshableCredentials.create_from_metadata(
-            metadata=self.assume(role), refresh_using=lambda: self.assume(role), method="assume-role"
+        lifetime = (c["Expiration"] - datetime.now(UTC)).total_seconds()
+        margin = min(300.0, role.session_duration_s / 4)
+        return RoleSession(
+            access_key_id=SecretStr(c["AccessKeyId"]),
+            secret_access_key=SecretStr(c["SecretAccessKey"]),
+            session_token=SecretStr(c["SessionToken"]),
+            renew_at=time.monotonic() + max(0.0, lifetime - margin),
         )
-        # Refresh a little before expiry, not 15 minutes before (botocore's default for long sessions).
-        creds._advisory_refresh_timeout = min(300, role.session_duration_s // 4)
-        creds._mandatory_refresh_timeout = min(120, role.session_duration_s // 8)
-        core = get_session()
-        core._credentials = creds
-        return boto3.session.Session(botocore_session=core)
+
+
+@dataclass(frozen=True)
+class RoleSession:
+    """Temporary credentials of an assumed role, and when to ask for new ones (monotonic)."""
+
+    access_key_id: SecretStr
+    secret_access_key: SecretStr
+    session_token: SecretStr
+    renew_at: float
+
+    def client_keys(self) -> dict[str, str]:
+        return {
+            "aws_access_key_id": self.access_key_id.get_secret_value(),
+            "aws_secret_access_key": self.secret_access_key.get_secret_value(),
+            "aws_session_token": self.session_token.get_secret_value(),
+        }
