@@ -46,6 +46,8 @@ def migrate() -> None:
 def _serve(settings: Settings, *, workers: int, upload_worker: bool) -> None:
     import uvicorn
 
+    # uvicorn starts the API processes from an import string, and each reads its Settings from
+    # the environment: that is the one channel to them, and the flag is MEETSTORE_UPLOAD_WORKER.
     os.environ["MEETSTORE_UPLOAD_WORKER"] = "true" if upload_worker else "false"
     uvicorn.run(
         "meetstore.api.main:app_factory",
@@ -115,9 +117,7 @@ def worker(
     import threading
     from collections.abc import Callable
 
-    from meetstore.services.health import start_health_monitor
-    from meetstore.worker.uploads import UploadWorker
-    from meetstore.worker.webhooks import start_webhook_worker
+    from meetstore.container import worker_hooks
 
     settings = Settings()
     configure_logging(settings.log_level)
@@ -129,29 +129,18 @@ def worker(
         stop_requested.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    uploads = UploadWorker(
-        container.uploads,
-        settings,
-        concurrency or settings.upload_concurrency,
-        sweeper=container.ingest.sweep_stale_runtimes,  # no bot runtime runs in this process
-    )
-    stop_webhooks: Callable[[], None] | None = None
-    stop_health: Callable[[], None] | None = None
+    stops: list[Callable[[], None]] = []
     try:
-        uploads.start()
-        stop_webhooks = start_webhook_worker(container)
-        stop_health = start_health_monitor(container.health, settings.health_interval_s)
+        for hook in worker_hooks(concurrency=concurrency, grace_s=grace):
+            stops.append(hook(container))
         console.print(
-            f"worker {uploads.worker_id}: {uploads.concurrency} upload thread(s) and webhook delivery"
+            f"worker: {concurrency or settings.upload_concurrency} upload thread(s) and webhook delivery"
         )
         while not stop_requested.wait(1.0):
             pass
     finally:
-        uploads.stop(grace_s=grace)
-        if stop_webhooks is not None:
-            stop_webhooks()
-        if stop_health is not None:
-            stop_health()
+        for stop in stops:  # uploads first: their grace period starts at the signal
+            stop()
         container.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -1,8 +1,10 @@
-"""The composition root: settings → database, crypto, S3 clients, stores, services. One per process."""
+"""The composition root: settings → database, crypto, S3 clients, stores, services, and the
+background loops. One per process; the only module that knows every concrete class."""
 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,8 @@ from meetstore.services.uploads import UploadService
 from meetstore.services.webhooks import WebhookService
 
 RUNTIME_TOKEN_FILE = "runtime.token"
+UPLOAD_PROBE = "upload_worker"
+WEBHOOK_PROBE = "webhook_worker"
 
 
 def build_key_provider(settings: Settings) -> LocalKeyProvider | FileKeyProvider | KmsKeyProvider:
@@ -127,3 +131,89 @@ def build_container(settings: Settings | None = None) -> Container:
         webhooks=WebhookService(db, settings, accounts),
         health=health,
     )
+
+
+Hook = Callable[[Container], Callable[[], None]]
+"""Starts background work for a container; returns the function that stops it."""
+
+
+def background_hooks(*, with_workers: bool) -> list[Hook]:
+    """What an API process runs beside the API: the upload, webhook and health loops (the upload
+    loop only while `MEETSTORE_UPLOAD_WORKER` is on), or nothing."""
+    return [upload_loops(), webhook_loops(), health_loop()] if with_workers else []
+
+
+def worker_hooks(*, concurrency: int | None = None, grace_s: float = 10.0) -> list[Hook]:
+    """What `meetstore worker` runs: the same loops as an API process, without the API."""
+    return [upload_loops(concurrency=concurrency, grace_s=grace_s), webhook_loops(), health_loop()]
+
+
+def upload_loops(*, concurrency: int | None = None, grace_s: float = 10.0) -> Hook:
+    def start(container: Container) -> Callable[[], None]:
+        from meetstore.worker.uploads import UploadWorker
+
+        settings = container.settings
+        if not settings.upload_worker:
+            return lambda: None
+        worker = UploadWorker(
+            container.uploads,
+            settings,
+            concurrency or settings.upload_concurrency,
+            # Bots whose runtime runs in this process are alive by definition: never swept here.
+            sweeper=lambda: container.ingest.sweep_stale_runtimes(skip=container.runtime.active()),
+        )
+        worker.start()
+        container.liveness[UPLOAD_PROBE] = worker.alive
+
+        def stop() -> None:
+            container.liveness.pop(UPLOAD_PROBE, None)
+            worker.stop(grace_s=grace_s)
+
+        return stop
+
+    return start
+
+
+def webhook_loops() -> Hook:
+    """Deliver webhooks on threads of their own (never the upload workers')."""
+
+    def start(container: Container) -> Callable[[], None]:
+        from meetstore.worker.webhooks import WebhookWorker
+
+        settings = container.settings
+        worker = WebhookWorker(container.webhooks, settings, settings.webhook_concurrency)
+        worker.start()
+        container.liveness[WEBHOOK_PROBE] = worker.alive
+
+        def stop() -> None:
+            container.liveness.pop(WEBHOOK_PROBE, None)
+            worker.stop()
+
+        return stop
+
+    return start
+
+
+def health_loop() -> Hook:
+    """Re-validate every storage configuration each MEETSTORE_HEALTH_INTERVAL_S (default hourly)."""
+
+    def start(container: Container) -> Callable[[], None]:
+        from meetstore.worker.loops import SupervisedLoop
+
+        interval = container.settings.health_interval_s
+        halt = threading.Event()
+
+        def check_all() -> bool:
+            container.health.check_all()
+            return False
+
+        loop = SupervisedLoop("storage-health", check_all, interval_s=interval, stop=halt, first_wait_s=interval)
+        loop.start()
+
+        def stop() -> None:
+            halt.set()
+            loop.join(timeout=5)
+
+        return stop
+
+    return start

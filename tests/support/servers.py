@@ -10,8 +10,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from meetstore.api.app import create_app
-from meetstore.container import Container
-from meetstore.wiring import background_hooks
+from meetstore.container import Container, background_hooks
 
 
 def free_port() -> int:
@@ -44,7 +43,7 @@ class RunningServer:
 def start_server(container: Container, *, workers: bool = True) -> RunningServer:
     port = free_port()
     container.settings.public_base_url = f"http://127.0.0.1:{port}"
-    app = create_app(container, background=background_hooks(with_upload_worker=workers))
+    app = create_app(container, background=background_hooks(with_workers=workers))
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -13,10 +13,7 @@ from meetstore.api.errors import install_error_handlers
 from meetstore.api.middleware import BodyLimitMiddleware, RateLimitMiddleware
 from meetstore.api.openapi import install_openapi
 from meetstore.api.routes import bots, fetch, files, health, ingest, ping, storage, uploads
-from meetstore.container import Container
-
-Hook = Callable[[Container], Callable[[], None]]
-"""Starts something when the app starts; returns the function that stops it."""
+from meetstore.container import Container, Hook
 
 GC_GEN0_THRESHOLD = 10_000
 

@@ -12,7 +12,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -133,24 +132,3 @@ class StorageHealth:
             except Exception as exc:  # one bad configuration must not stop the others
                 log.error("health check of account %s failed: %s", account_id, type(exc).__name__)
         return len(ids)
-
-
-def start_health_monitor(health: StorageHealth, interval_s: float) -> Callable[[], None]:
-    """Re-validate every configuration each `interval_s`; returns the function that stops it."""
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(interval_s):
-            try:
-                health.check_all()
-            except Exception as exc:  # the database is down: try again at the next interval
-                log.warning("storage health pass skipped: %s", type(exc).__name__)
-
-    thread = threading.Thread(target=loop, name="storage-health", daemon=True)
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(timeout=5)
-
-    return halt

@@ -5,7 +5,7 @@ queues them; each delivery thread signs, sends and records one event at a time. 
 event loop thread with a shared httpx client, so every attempt has a hard total deadline
 (connect 5 s, total 10 s) and `stop()` can cut an attempt short.
 
-Run it in-process (`worker/hooks.webhook_worker_hook`) or standalone (`start_webhook_worker`, for
+Run it in-process or standalone (`container.webhook_loops`, for
 `meetstore worker`): several workers, in one process or many, share the table safely.
 """
 
@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -32,9 +32,7 @@ from meetstore.services.webhooks import (
     SignedRequest,
     WebhookService,
 )
-
-if TYPE_CHECKING:
-    from meetstore.container import Container
+from meetstore.worker.loops import SupervisedLoop
 
 log = logging.getLogger("meetstore.worker.webhooks")
 
@@ -175,6 +173,8 @@ class WebhookWorker:
         self._idle = self._concurrency
         self._queue: queue.Queue[Delivery | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
+        self._dispatcher: SupervisedLoop | None = None
+        self._poll = max(0.01, settings.poll_interval_s)
 
     @property
     def owner(self) -> str:
@@ -182,7 +182,8 @@ class WebhookWorker:
 
     def alive(self) -> bool:
         """True while started and every thread runs."""
-        return bool(self._threads) and all(t.is_alive() for t in self._threads)
+        dispatching = self._dispatcher is not None and self._dispatcher.alive()
+        return dispatching and all(t.is_alive() for t in self._threads)
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
@@ -197,8 +198,12 @@ class WebhookWorker:
             return
         self._stop.clear()
         self._ensure_sender()
-        self._threads = [threading.Thread(target=self._dispatch, name="webhook-dispatch", daemon=True)]
-        self._threads += [
+        self._dispatcher = SupervisedLoop(
+            "webhook-dispatch", self._dispatch_once, interval_s=self._poll, stop=self._stop
+        )
+        self._dispatcher.start()
+        # Delivery threads consume the dispatcher's queue; they wait on it, not on a timer.
+        self._threads = [
             threading.Thread(target=self._deliver_loop, name=f"webhook-deliver-{i}", daemon=True)
             for i in range(self._concurrency)
         ]
@@ -215,9 +220,12 @@ class WebhookWorker:
             self._http.cancel_all()
         for _ in range(self._concurrency):
             self._queue.put(_STOP)
+        if self._dispatcher is not None:
+            self._dispatcher.join(timeout=TOTAL_TIMEOUT_S + 5)
         for t in self._threads:
             t.join(timeout=TOTAL_TIMEOUT_S + 5)
         self._threads = []
+        self._dispatcher = None
         leftover: list[Delivery] = []
         while True:
             try:
@@ -255,33 +263,21 @@ class WebhookWorker:
 
     # ---- threads -------------------------------------------------------------------------------
 
-    def _dispatch(self) -> None:
-        poll = max(0.01, self._settings.poll_interval_s)
-        while not self._stop.is_set():
+    def _dispatch_once(self) -> bool:
+        """Wait for a free delivery thread, then claim as many due events as there are free ones."""
+        with self._slots:
+            while self._idle == 0 and not self._stop.is_set():
+                self._slots.wait(timeout=self._poll)
+            free = self._idle
+        if self._stop.is_set():
+            return False
+        batch = self._service.claim(self._owner, free)
+        if batch:
             with self._slots:
-                while self._idle == 0 and not self._stop.is_set():
-                    self._slots.wait(timeout=poll)
-                free = self._idle
-            if self._stop.is_set():
-                break
-            try:
-                batch = self._service.claim(self._owner, free)
-            except Unavailable:
-                # Expected while the database restarts: one line, no traceback per poll.
-                log.warning("database unavailable; claiming webhook events again shortly")
-                self._stop.wait(min(5.0, poll * 20))
-                continue
-            except Exception:
-                log.exception("claiming webhook events failed; trying again shortly")
-                self._stop.wait(min(5.0, poll * 20))
-                continue
-            if batch:
-                with self._slots:
-                    self._idle -= len(batch)
-                for delivery in batch:
-                    self._queue.put(delivery)
-            else:
-                self._stop.wait(poll)
+                self._idle -= len(batch)
+            for delivery in batch:
+                self._queue.put(delivery)
+        return bool(batch)
 
     def _deliver_loop(self) -> None:
         while True:
@@ -312,11 +308,3 @@ class WebhookWorker:
             self._service.release(deliveries)
         except Exception:
             log.warning("could not release %d webhook leases; they expire on their own", len(deliveries))
-
-
-def start_webhook_worker(container: Container, concurrency: int | None = None) -> Callable[[], None]:
-    """Start a webhook worker for `container`; returns the function that stops it."""
-    settings = container.settings
-    worker = WebhookWorker(container.webhooks, settings, concurrency or settings.webhook_concurrency)
-    worker.start()
-    return worker.stop
