@@ -23,6 +23,7 @@ from meetstore.services.fetch import FetchService
 from meetstore.services.health import StorageHealth
 from meetstore.services.ingest import IngestService
 from meetstore.services.locations import Locations
+from meetstore.services.retry import RetryService
 from meetstore.services.storage_config import StorageConfigService
 from meetstore.services.uploads import UploadService
 from meetstore.services.webhooks import WebhookService
@@ -76,6 +77,7 @@ class Container:
     runtime: SimulatedRuntime
     bots: BotService
     uploads: UploadService
+    retry: RetryService
     fetch: FetchService
     webhooks: WebhookService
     health: StorageHealth
@@ -127,6 +129,7 @@ def build_container(settings: Settings | None = None) -> Container:
         runtime=runtime,
         bots=BotService(db, settings, ingest, runtime),
         uploads=UploadService(db, settings, locations, before_upload=health.ensure_recent),
+        retry=RetryService(db, settings),
         fetch=FetchService(db, settings, locations),
         webhooks=WebhookService(db, settings, accounts),
         health=health,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from meetstore.domain.storage_config import Category
 
@@ -111,6 +113,94 @@ _LEGAL: dict[UploadState, frozenset[UploadState]] = {
 def can_transition(old: UploadState, new: UploadState) -> bool:
     return new in _LEGAL[old]
 
+
+class IllegalTransition(Exception):
+    """A transition the upload state machine does not allow (a row changed under its caller)."""
+
+
+@dataclass(frozen=True)
+class UploadError:
+    """Why the last attempt failed: the S3 error code, the operation, and what to do about it."""
+
+    code: str
+    operation: str
+    message: str
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    """An artifact row's upload state: everything a transition reads or writes."""
+
+    state: UploadState
+    attempts: int
+    next_attempt_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    multipart_upload_id: str | None = None
+    uploaded_at: datetime | None = None
+    failed_at: datetime | None = None
+    last_error: UploadError | None = None
+
+
+def _to(progress: UploadProgress, new: UploadState) -> None:
+    if not can_transition(progress.state, new):
+        raise IllegalTransition(f"an artifact cannot go from {progress.state} to {new}")
+
+
+def _lease_ended(progress: UploadProgress, **changes: Any) -> UploadProgress:
+    """Every transition ends the attempt's lease: the row is free for whoever claims it next."""
+    return replace(progress, lease_owner=None, lease_expires_at=None, **changes)
+
+
+def mark_uploaded(progress: UploadProgress, now: datetime) -> UploadProgress:
+    """The object is in the bucket: final."""
+    _to(progress, UploadState.UPLOADED)
+    return _lease_ended(
+        progress,
+        state=UploadState.UPLOADED,
+        attempts=progress.attempts + 1,
+        next_attempt_at=None,
+        multipart_upload_id=None,
+        uploaded_at=now,
+        last_error=None,
+    )
+
+
+def schedule_retry(progress: UploadProgress, error: UploadError, at: datetime) -> UploadProgress:
+    """A transient failure: try again at `at`, the error kept for whoever asks meanwhile."""
+    if progress.state is not UploadState.PENDING:
+        raise IllegalTransition(f"only a pending upload is retried, not a {progress.state} one")
+    return _lease_ended(
+        progress, attempts=progress.attempts + 1, next_attempt_at=at, last_error=error
+    )
+
+
+def mark_failed(progress: UploadProgress, error: UploadError, now: datetime) -> UploadProgress:
+    """Failed for good: kept with its error until a retry puts it back in the queue."""
+    if progress.state is not UploadState.PENDING:
+        raise IllegalTransition(f"only a pending upload fails, not a {progress.state} one")
+    _to(progress, UploadState.FAILED)
+    return _lease_ended(
+        progress,
+        state=UploadState.FAILED,
+        attempts=progress.attempts + 1,
+        next_attempt_at=None,
+        failed_at=now,
+        last_error=error,
+    )
+
+
+def requeue(progress: UploadProgress, now: datetime) -> UploadProgress:
+    """A failed upload back in the queue (retry_uploads): due now, with a fresh attempt budget."""
+    _to(progress, UploadState.PENDING)
+    return _lease_ended(
+        progress,
+        state=UploadState.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        failed_at=None,
+        last_error=None,
+    )
 
 
 class BotStatus(StrEnum):

@@ -27,24 +27,31 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from meetstore.adapters.db.engine import Database
+from meetstore.adapters.db.repositories.artifacts import Artifacts, apply, progress_of
+from meetstore.adapters.db.repositories.bots import Bots
 from meetstore.adapters.db.tables import Artifact, Bot, WorkerHeartbeat
 from meetstore.adapters.platform_store.local import LocalPlatformStore
 from meetstore.adapters.s3.bucket import S3Bucket
 from meetstore.adapters.s3.upload import UploadCancelled
 from meetstore.config import Settings
-from meetstore.domain.artifacts import ArtifactKind, BotStatus, UploadState, can_transition
+from meetstore.domain.artifacts import (
+    ArtifactKind,
+    BotStatus,
+    UploadError,
+    UploadState,
+    mark_failed,
+    mark_uploaded,
+    schedule_retry,
+)
 from meetstore.domain.backoff import backoff_delay
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.fetch_policy import PinKind, PinnedLocation, same_bucket
 from meetstore.domain.ports import Clock
 from meetstore.domain.storage_config import AccessMode
-from meetstore.errors import NothingToRetry, S3OperationError, Unavailable
-from meetstore.services.bots import not_found as bot_not_found
-from meetstore.services.bots import parse_bot_id
+from meetstore.errors import S3OperationError, Unavailable
 from meetstore.services.events import emit
 from meetstore.services.locations import Locations, StorageChanged, pin_of
 
@@ -102,6 +109,10 @@ class _Failure:
     def of(err: S3OperationError) -> _Failure:
         return _Failure(err.s3_error, err.operation, err.bucket, err.message, err.transient, err.http_status)
 
+    @property
+    def error(self) -> UploadError:
+        return UploadError(self.code, self.operation, self.message)
+
 
 def sha256_b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
@@ -136,30 +147,12 @@ class UploadService:
     def claim(self, worker_id: str, limit: int = 1) -> list[ClaimedArtifact]:
         """Lease up to `limit` due pending artifacts to `worker_id` (one transaction)."""
         now = self._clock.now()
-        limit = max(1, min(limit, CLAIM_BATCH_MAX))
-        query = (
-            select(Artifact)
-            .where(
-                Artifact.state == UploadState.PENDING.value,
-                or_(Artifact.next_attempt_at.is_(None), Artifact.next_attempt_at <= now),
-                or_(Artifact.lease_expires_at.is_(None), Artifact.lease_expires_at < now),
-            )
-            .order_by(Artifact.next_attempt_at, Artifact.id)
-            .limit(limit)
-        )
-        if self._db.is_postgres:
-            query = query.with_for_update(skip_locked=True)
         with self._db.session() as s:
-            rows = list(s.scalars(query))
-            if not rows:
+            claimed = self._artifacts(s).claim_due(worker_id, limit, now, self._lease)
+            if not claimed:
                 return []
-            # A lease still on the row expired without an outcome: its worker died mid-attempt.
-            taken_over = {row.id for row in rows if row.lease_owner is not None}
-            for row in rows:
-                row.lease_owner = worker_id
-                row.lease_expires_at = now + self._lease
-            bot_ids = {row.bot_id for row in rows}
-            pins = {bot.id: pin_of(bot) for bot in s.scalars(select(Bot).where(Bot.id.in_(bot_ids)))}
+            bots = Bots(s).by_ids(list({row.bot_id for row, _ in claimed}))
+            pins = {bot.id: pin_of(bot) for bot in bots}
             return [
                 ClaimedArtifact(
                     id=row.id,
@@ -174,41 +167,27 @@ class UploadService:
                     attempts=row.attempts,
                     multipart_upload_id=row.multipart_upload_id,
                     pin=pins.get(row.bot_id),
-                    taken_over=row.id in taken_over,
+                    taken_over=taken_over,
                 )
-                for row in rows
+                for row, taken_over in claimed
             ]
 
     def renew(self, worker_id: str, ids: list[int]) -> set[int]:
         """Extend the leases `worker_id` still holds among `ids`; returns those it still holds."""
         if not ids:
             return set()
-        now = self._clock.now()
         with self._db.session() as s:
-            s.execute(
-                update(Artifact)
-                .where(
-                    Artifact.id.in_(ids),
-                    Artifact.lease_owner == worker_id,
-                    Artifact.state == UploadState.PENDING.value,
-                )
-                .values(lease_expires_at=now + self._lease)
-            )
-            held = s.scalars(
-                select(Artifact.id).where(Artifact.id.in_(ids), Artifact.lease_owner == worker_id)
-            )
-            return set(held)
+            return self._artifacts(s).renew(worker_id, ids, self._clock.now() + self._lease)
 
     def release(self, worker_id: str, ids: list[int]) -> None:
         """Give leases back at once (graceful shutdown), so another worker need not wait them out."""
         if not ids:
             return
         with self._db.session() as s:
-            s.execute(
-                update(Artifact)
-                .where(Artifact.id.in_(ids), Artifact.lease_owner == worker_id)
-                .values(lease_owner=None, lease_expires_at=None)
-            )
+            self._artifacts(s).release(worker_id, ids)
+
+    def _artifacts(self, s: Session) -> Artifacts:
+        return Artifacts(s, postgres=self._db.is_postgres)
 
     def heartbeat(self, worker_id: str, kind: str = "upload") -> None:
         now = self._clock.now()
@@ -359,12 +338,7 @@ class UploadService:
 
     def _set_multipart(self, artifact_id: int, worker_id: str, upload_id: str | None) -> bool:
         with self._db.session() as s:
-            result = s.execute(
-                update(Artifact)
-                .where(Artifact.id == artifact_id, Artifact.lease_owner == worker_id)
-                .values(multipart_upload_id=upload_id)
-            )
-            return bool(getattr(result, "rowcount", 0))
+            return self._artifacts(s).set_multipart(artifact_id, worker_id, upload_id)
 
     def _spool_missing(self, item: ClaimedArtifact, bucket: str) -> _Failure:
         return _Failure(
@@ -388,15 +362,9 @@ class UploadService:
     # --- outcomes ---------------------------------------------------------------------------------
     def _locked(self, s: Session, item: ClaimedArtifact, worker_id: str) -> tuple[Bot, Artifact] | None:
         """Lock the bot (serialises "is this the last artifact?") and the artifact, fenced on the lease."""
-        bot = s.execute(select(Bot).where(Bot.id == item.bot_id).with_for_update()).scalar_one()
-        row = s.execute(
-            select(Artifact)
-            .where(Artifact.id == item.id, Artifact.lease_owner == worker_id)
-            .with_for_update()
-        ).scalar_one_or_none()
-        if row is None:
-            return None
-        return bot, row
+        bot = Bots(s).locked(item.bot_id)
+        row = self._artifacts(s).fenced(item.id, worker_id)
+        return None if row is None else (bot, row)
 
     def _write_only_location(self, item: ClaimedArtifact) -> dict[str, Any]:
         """For write_only custom storage, *.processed events say where the file is."""
@@ -421,19 +389,7 @@ class UploadService:
             if locked is None:
                 return UploadOutcome.LOST
             bot, row = locked
-            old = UploadState(row.state)
-            if not can_transition(old, UploadState.UPLOADED) or old is not UploadState.PENDING:
-                return UploadOutcome.LOST
-            row.state = UploadState.UPLOADED.value
-            row.uploaded_at = now
-            row.attempts += 1
-            row.next_attempt_at = None
-            row.lease_owner = None
-            row.lease_expires_at = None
-            row.multipart_upload_id = None
-            row.last_error_code = None
-            row.last_error_operation = None
-            row.last_error_message = None
+            apply(row, mark_uploaded(progress_of(row), now))
             if processed:
                 emit(s, bot, processed[0], message=processed[1], extra=extra, now=now)
             self._maybe_done(s, bot, now)
@@ -463,20 +419,10 @@ class UploadService:
         )
         now = self._clock.now()
         with self._db.session() as s:
-            row = s.execute(
-                select(Artifact)
-                .where(Artifact.id == item.id, Artifact.lease_owner == worker_id)
-                .with_for_update()
-            ).scalar_one_or_none()
-            if row is None or not can_transition(UploadState(row.state), UploadState.PENDING):
+            row = self._artifacts(s).fenced(item.id, worker_id)
+            if row is None:
                 return UploadOutcome.LOST
-            row.attempts += 1
-            row.next_attempt_at = now + timedelta(seconds=delay)
-            row.lease_owner = None
-            row.lease_expires_at = None
-            row.last_error_code = failure.code
-            row.last_error_operation = failure.operation
-            row.last_error_message = failure.message
+            apply(row, schedule_retry(progress_of(row), failure.error, now + timedelta(seconds=delay)))
         log.info(
             "transient %s uploading %s (attempt %d); retrying in %.2fs",
             failure.code,
@@ -493,19 +439,7 @@ class UploadService:
             if locked is None:
                 return UploadOutcome.LOST
             bot, row = locked
-            if UploadState(row.state) is not UploadState.PENDING or not can_transition(
-                UploadState.PENDING, UploadState.FAILED
-            ):
-                return UploadOutcome.LOST
-            row.state = UploadState.FAILED.value
-            row.failed_at = now
-            row.attempts += 1
-            row.next_attempt_at = None
-            row.lease_owner = None
-            row.lease_expires_at = None
-            row.last_error_code = failure.code
-            row.last_error_operation = failure.operation
-            row.last_error_message = failure.message
+            apply(row, mark_failed(progress_of(row), failure.error, now))
             emit(
                 s,
                 bot,
@@ -526,18 +460,10 @@ class UploadService:
 
     def _maybe_done(self, s: Session, bot: Bot, now: datetime) -> None:
         """Mark the bot Done when no artifact of it is pending any more (caller holds its lock)."""
-        pending = s.scalar(
-            select(func.count())
-            .select_from(Artifact)
-            .where(Artifact.bot_id == bot.id, Artifact.state == UploadState.PENDING.value)
-        )
-        if pending or bot.status == BotStatus.DONE.value:
+        artifacts = self._artifacts(s)
+        if bot.status == BotStatus.DONE.value or artifacts.count_of_bot(bot.id, UploadState.PENDING):
             return
-        failed = s.scalar(
-            select(func.count())
-            .select_from(Artifact)
-            .where(Artifact.bot_id == bot.id, Artifact.state == UploadState.FAILED.value)
-        )
+        failed = artifacts.count_of_bot(bot.id, UploadState.FAILED)
         bot.status = BotStatus.DONE.value
         bot.done_at = now
         bot.updated_at = now
@@ -556,17 +482,13 @@ class UploadService:
         ids = [f[0] for f in files]
         if ids:
             with self._db.session() as s:
-                s.execute(update(Artifact).where(Artifact.id.in_(ids)).values(spool_deleted=True))
+                self._artifacts(s).mark_spool_deleted(ids)
 
     def _remove_bot_dir_if_empty(self, bot_id: str) -> None:
         """Remove a Done bot's spool folder once no artifact file of it is kept."""
         with self._db.read() as s:
-            bot = s.get(Bot, bot_id)
-            kept = s.scalar(
-                select(func.count())
-                .select_from(Artifact)
-                .where(Artifact.bot_id == bot_id, Artifact.spool_deleted.is_(False))
-            )
+            bot = Bots(s).get(bot_id)
+            kept = self._artifacts(s).kept_in_spool(bot_id)
             if bot is None or bot.status != BotStatus.DONE.value or kept:
                 return
         folder = self._settings.spool_dir / bot_id
@@ -578,18 +500,8 @@ class UploadService:
         artifacts older than `spool_retention_days`. Returns how many files it removed."""
         now = self._clock.now()
         cutoff = now - timedelta(days=self._settings.spool_retention_days)
-        due = and_(
-            Artifact.spool_deleted.is_(False),
-            or_(
-                Artifact.state == UploadState.UPLOADED.value,
-                and_(Artifact.state == UploadState.FAILED.value, Artifact.failed_at < cutoff),
-            ),
-        )
-        query = select(Artifact).where(due).order_by(Artifact.id).limit(batch)
-        if self._db.is_postgres:
-            query = query.with_for_update(skip_locked=True)
         with self._db.session() as s:
-            rows = list(s.scalars(query))
+            rows = self._artifacts(s).spool_copies_due(cutoff, batch)
             files = [(r.id, r.bot_id, r.spool_name) for r in rows]
             for r in rows:
                 r.spool_deleted = True  # marked first: a concurrent retry then sees the file gone
@@ -600,66 +512,3 @@ class UploadService:
         if files:
             log.info("spool janitor removed %d file(s)", len(files))
         return len(files)
-
-    # --- retry ------------------------------------------------------------------------------------
-    def retry(self, account_id: str, bot_id: str) -> int:
-        """Put every failed artifact of the bot (file still kept) back in the queue."""
-        now = self._clock.now()
-        retrying = 0
-        gone = 0
-        bot_id = parse_bot_id(bot_id)  # a malformed id is an unknown bot (never a database error)
-        with self._db.session() as s:
-            bot = s.execute(
-                select(Bot).where(Bot.id == bot_id, Bot.account_id == account_id).with_for_update()
-            ).scalar_one_or_none()
-            if bot is None:
-                raise bot_not_found()  # the same body for a foreign bot as for a random id
-            failed = list(
-                s.scalars(
-                    select(Artifact)
-                    .where(Artifact.bot_id == bot_id, Artifact.state == UploadState.FAILED.value)
-                    .order_by(Artifact.id)
-                    .with_for_update()
-                )
-            )
-            for row in failed:
-                path = self.spool_path(row.bot_id, row.spool_name)
-                if row.spool_deleted or not path.is_file():
-                    gone += 1
-                    row.spool_deleted = True
-                    row.last_error_message = self._gone_message(row)
-                    continue
-                assert can_transition(UploadState.FAILED, UploadState.PENDING)
-                row.state = UploadState.PENDING.value
-                row.attempts = 0
-                row.next_attempt_at = now
-                row.lease_owner = None
-                row.lease_expires_at = None
-                row.failed_at = None
-                row.last_error_code = None
-                row.last_error_operation = None
-                row.last_error_message = None
-                retrying += 1
-            if retrying:
-                bot.status = BotStatus.STOPPED.value
-                bot.done_at = None
-                bot.updated_at = now
-        if not failed:
-            raise NothingToRetry("No upload of this bot has failed: there is nothing to retry.")
-        if not retrying:
-            raise NothingToRetry(
-                f"None of the {gone} failed upload(s) of this bot can be retried: their recorded files "
-                f"were deleted from the spool after the {self._settings.spool_retention_days:g}-day "
-                "retention period."
-            )
-        return retrying
-
-    def _gone_message(self, row: Artifact) -> str:
-        marker = "cannot be retried"
-        previous = row.last_error_message or ""
-        if marker in previous:
-            return previous
-        return (
-            f"{previous} The recorded file was deleted from the spool after the "
-            f"{self._settings.spool_retention_days:g}-day retention period, so this upload {marker}."
-        ).strip()

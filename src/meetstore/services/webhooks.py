@@ -29,12 +29,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session, aliased
 
+from meetstore.adapters.db import outbox
 from meetstore.adapters.db.engine import Database
 from meetstore.adapters.db.tables import WebhookEvent
 from meetstore.adapters.net_guard import check_url_allowed, parse_http_url, resolve
@@ -223,18 +223,11 @@ class WebhookService:
         )
         stmt = (
             select(e)
-            .where(
-                e.state == PENDING,
-                or_(e.next_attempt_at.is_(None), e.next_attempt_at <= at),
-                or_(e.lease_expires_at.is_(None), e.lease_expires_at <= at),
-                ~blocked,
-                ~receiver_busy,
-            )
+            .where(*outbox.due(e, at), ~blocked, ~receiver_busy)
             .order_by(e.id)
             .limit(limit * _CANDIDATES_PER_SLOT)
         )
-        if self._db.is_postgres:
-            stmt = stmt.with_for_update(skip_locked=True, of=e)
+        stmt = outbox.claimable(stmt, postgres=self._db.is_postgres, of=e)
         in_flight_stmt = select(e.account_id, e.callback_url).where(
             e.state == PENDING, e.lease_expires_at.is_not(None), e.lease_expires_at > at
         )
@@ -247,8 +240,7 @@ class WebhookService:
                 if key in busy:
                     continue
                 busy.add(key)
-                row.lease_owner = owner
-                row.lease_expires_at = expires
+                outbox.take_lease(row, owner, expires)
                 claimed.append(
                     Delivery(
                         id=row.id,
@@ -308,14 +300,10 @@ class WebhookService:
 
     # ---- outcomes ------------------------------------------------------------------------------
 
-    def _leased_row(self, s: Any, delivery: Delivery) -> WebhookEvent | None:
-        stmt = select(WebhookEvent).where(WebhookEvent.id == delivery.id)
-        if self._db.is_postgres:
-            stmt = stmt.with_for_update()
-        row: WebhookEvent | None = s.scalars(stmt).first()
-        if row is None or row.state != PENDING or row.lease_owner != delivery.lease_owner:
-            return None  # the lease ran out and someone else has it now
-        return row
+    @staticmethod
+    def _leased_row(s: Session, delivery: Delivery) -> WebhookEvent | None:
+        """The event, locked, while this delivery's lease still holds (else someone else has it)."""
+        return outbox.fenced(s, WebhookEvent, delivery.id, delivery.lease_owner)
 
     def record(self, delivery: Delivery, outcome: Outcome, *, now: datetime | None = None) -> str:
         """Delivered on 2xx; otherwise attempts+1 and retry later, or dead when too old."""
@@ -327,8 +315,7 @@ class WebhookService:
                 return "lost"
             row.attempts += 1
             row.last_status = outcome.status
-            row.lease_owner = None
-            row.lease_expires_at = None
+            outbox.end_lease(row)
             if outcome.ok:
                 row.state = DELIVERED
                 row.delivered_at = at
@@ -354,8 +341,7 @@ class WebhookService:
                 return "lost"
             row.state = DEAD
             row.last_error = _clip(reason)
-            row.lease_owner = None
-            row.lease_expires_at = None
+            outbox.end_lease(row)
             row.next_attempt_at = None
             return DEAD
 
@@ -364,8 +350,5 @@ class WebhookService:
         if not deliveries:
             return
         with self._db.session() as s:
-            for d in deliveries:
-                row = self._leased_row(s, d)
-                if row is not None:
-                    row.lease_owner = None
-                    row.lease_expires_at = None
+            for owner in {d.lease_owner for d in deliveries}:
+                outbox.release(s, WebhookEvent, owner, [d.id for d in deliveries if d.lease_owner == owner])

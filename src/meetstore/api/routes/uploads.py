@@ -29,5 +29,5 @@ router = APIRouter(prefix="/api/v1", tags=["bots"])
 )
 def retry_uploads(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
     """After fixing the bucket or the IAM policy: 202 `{"retrying": N}`; 409 `nothing_to_retry`."""
-    retrying = container.uploads.retry(account_id, bot_id)
+    retrying = container.retry.retry(account_id, bot_id)
     return JSONResponse({"retrying": retrying}, status_code=202)
