@@ -115,7 +115,7 @@ def spool_copy(container: Any, account_id: str, source: Path) -> tuple[str, Path
         container.ingest.save_file(bot_id, "audio.mp3", fh)
     # The copy's writeback is not part of the upload (a recording spools for minutes).
     os.sync()
-    return bot_id, container.uploads.spool_path(bot_id, "audio.mp3")
+    return bot_id, container.spool.local_path(bot_id, "audio.mp3")
 
 
 def baseline_upload(
@@ -188,7 +188,7 @@ def worker_upload(
         try:
             wait_heartbeat(url)
             cpu_before = cpu_seconds(worker.pid)
-            container.ingest.left(bot_id)
+            container.handin.left(bot_id)
             started = datetime.now(UTC)  # the rows are due (committed); the worker polls for them
             deadline = time.monotonic() + 600
             with psycopg.connect(libpq_url(url), autocommit=True) as conn:

@@ -36,9 +36,10 @@ def measure(endpoint: str, repeats: int) -> dict[str, float]:
     """Median milliseconds of: validation with 5 prefixes, with 1, and one PutObject on a warm client."""
     from meetstore.adapters.crypto.envelope import EnvelopeBox, LocalKeyProvider
     from meetstore.adapters.s3.bucket import S3Bucket
-    from meetstore.adapters.s3.clients import PlainCredentials, S3ClientFactory, S3Target
+    from meetstore.adapters.s3.clients import S3ClientFactory
     from meetstore.adapters.s3.validation import PROBE_BODY, validate_storage
     from meetstore.domain.storage_config import AccessMode, probe_key
+    from meetstore.domain.storage_target import PlainCredentials, S3Target
 
     factory = S3ClientFactory(EnvelopeBox(LocalKeyProvider(os.urandom(32))))
     target = S3Target(

@@ -82,7 +82,7 @@ def seed(container: Any, account_id: str, bots: int) -> list[str]:
     for bot_id in ids:
         for name, data in FILES.items():
             container.ingest.save_file(bot_id, name, [data])
-        container.ingest.left(bot_id)
+        container.handin.left(bot_id)
     return ids
 
 

@@ -203,11 +203,11 @@ def keys_rotate() -> None:
         add_new_current_key(settings.data_dir)
     container = build_container(settings)
     try:
-        total = count_sealed(container.db)
+        total = count_sealed(container.transactions)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("re-wrapping data keys", total=total)
-            report = rewrap_all(container.db, container.box, lambda n: progress.advance(task, n))
-        again = rewrap_all(container.db, container.box)  # anything sealed under the old key meanwhile
+            report = rewrap_all(container.transactions, container.box, lambda n: progress.advance(task, n))
+        again = rewrap_all(container.transactions, container.box)  # anything sealed under the old key meanwhile
         if file_keyring and again.rewrapped == 0:
             drop_older_keys(settings.data_dir)
     finally:

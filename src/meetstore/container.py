@@ -13,17 +13,26 @@ from meetstore.adapters.crypto.envelope import EnvelopeBox, LocalKeyProvider, de
 from meetstore.adapters.crypto.keyring import FileKeyProvider
 from meetstore.adapters.crypto.kms import KmsKeyProvider
 from meetstore.adapters.db.engine import Database
+from meetstore.adapters.db.repositories.fetch_reads import FetchReads
+from meetstore.adapters.db.transactions import SqlTransactions
+from meetstore.adapters.media.probe import PyAvProbe
 from meetstore.adapters.platform_store.factory import PlatformStore, build_platform_store
 from meetstore.adapters.s3.clients import RoleAssumer, S3ClientFactory
+from meetstore.adapters.s3.probe import S3StorageProbe
+from meetstore.adapters.spool.local import LocalSpool
+from meetstore.adapters.stores import ObjectStores
 from meetstore.config import Settings
 from meetstore.runtime.simulator import SimulatedRuntime
 from meetstore.services.accounts import AccountService
 from meetstore.services.bots import BotService
 from meetstore.services.fetch import FetchService
+from meetstore.services.handin import HandInService
 from meetstore.services.health import StorageHealth
 from meetstore.services.ingest import IngestService
 from meetstore.services.locations import Locations
 from meetstore.services.retry import RetryService
+from meetstore.services.runtime_status import RuntimeStatusService
+from meetstore.services.spool_janitor import SpoolJanitor
 from meetstore.services.storage_config import StorageConfigService
 from meetstore.services.uploads import UploadService
 from meetstore.services.webhooks import WebhookService
@@ -67,16 +76,21 @@ def runtime_token(settings: Settings) -> str:
 class Container:
     settings: Settings
     db: Database
+    transactions: SqlTransactions
     box: EnvelopeBox
     s3: S3ClientFactory
     platform: PlatformStore
+    spool: LocalSpool
     accounts: AccountService
     storage: StorageConfigService
     locations: Locations
     ingest: IngestService
+    runtime_status: RuntimeStatusService
+    handin: HandInService
     runtime: SimulatedRuntime
     bots: BotService
     uploads: UploadService
+    janitor: SpoolJanitor
     retry: RetryService
     fetch: FetchService
     webhooks: WebhookService
@@ -110,28 +124,40 @@ def build_container(settings: Settings | None = None) -> Container:
         max_attempts=settings.s3_max_attempts,
     )
     platform = build_platform_store(settings, s3)
-    accounts = AccountService(db, box, auth_cache_ttl_s=settings.auth_cache_ttl_s)
-    storage = StorageConfigService(db, box, s3, settings)
-    locations = Locations(settings, s3, platform, storage)
-    ingest = IngestService(db, settings, storage, platform)
-    runtime = SimulatedRuntime(settings, ingest)
-    health = StorageHealth(db, settings, s3, storage)
+    tx = SqlTransactions(db)
+    spool = LocalSpool(settings.spool_dir)
+    stores = ObjectStores(settings, s3, platform)
+    probe = S3StorageProbe(s3)
+    accounts = AccountService(tx, box, auth_cache_ttl_s=settings.auth_cache_ttl_s)
+    storage = StorageConfigService(tx, box, probe, stores, settings)
+    locations = Locations(stores, storage)
+    handin = HandInService(tx, spool, stores, PyAvProbe(), settings)
+    runtime_status = RuntimeStatusService(tx, settings, handin)
+    ingest = IngestService(tx, spool)
+    runtime = SimulatedRuntime(settings, runtime_status, ingest, handin)
+    health = StorageHealth(tx, settings, probe, storage)
+    janitor = SpoolJanitor(tx, spool, settings)
     return Container(
         settings=settings,
         db=db,
+        transactions=tx,
         box=box,
         s3=s3,
         platform=platform,
+        spool=spool,
         accounts=accounts,
         storage=storage,
         locations=locations,
         ingest=ingest,
+        runtime_status=runtime_status,
+        handin=handin,
         runtime=runtime,
-        bots=BotService(db, settings, ingest, runtime),
-        uploads=UploadService(db, settings, locations, before_upload=health.ensure_recent),
-        retry=RetryService(db, settings),
-        fetch=FetchService(db, settings, locations),
-        webhooks=WebhookService(db, settings, accounts),
+        bots=BotService(tx, settings, runtime),
+        uploads=UploadService(tx, spool, settings, locations, janitor, before_upload=health.ensure_recent),
+        janitor=janitor,
+        retry=RetryService(tx, spool, settings),
+        fetch=FetchService(tx, FetchReads(db), settings, locations),
+        webhooks=WebhookService(tx, settings, accounts),
         health=health,
     )
 
@@ -163,7 +189,8 @@ def upload_loops(*, concurrency: int | None = None, grace_s: float = 10.0) -> Ho
             settings,
             concurrency or settings.upload_concurrency,
             # Bots whose runtime runs in this process are alive by definition: never swept here.
-            sweeper=lambda: container.ingest.sweep_stale_runtimes(skip=container.runtime.active()),
+            sweeper=lambda: container.handin.sweep_stale_runtimes(skip=container.runtime.active()),
+            janitor=container.janitor.purge,
         )
         worker.start()
         container.liveness[UPLOAD_PROBE] = worker.alive

@@ -134,3 +134,7 @@ class S3OperationError(MeetstoreError):
         self.key = key
         self.transient = transient
         self.http_status = http_status
+
+
+class UploadCancelled(Exception):
+    """The caller cancelled an upload (its lease was lost, or the worker is shutting down)."""

@@ -13,7 +13,7 @@ from typing import Any
 from meetstore.adapters.crypto.envelope import EnvelopeBox
 from meetstore.adapters.db.tables import Account, StorageConfigRow
 from meetstore.adapters.s3.bucket import S3Bucket
-from meetstore.services.storage_config import active_of
+from meetstore.domain.storage_target import active_of
 
 from conftest import new_account, sdk_for
 from support.moto_s3 import MotoS3, read_write

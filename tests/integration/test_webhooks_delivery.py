@@ -71,12 +71,12 @@ def emit_events(container: Container, bot_id: str, events: list[str], **extra: A
     """Queue each event in its own transaction, as the pipeline does; returns the row ids."""
     ids: list[int] = []
     for event in events:
-        with container.db.session() as s:
-            bot = s.get(Bot, bot_id)
+        with container.transactions.write() as tx:
+            bot = tx.bots.get(bot_id)
             assert bot is not None
-            row = emit(s, bot, event, message=f"{event} happened", extra=extra or None)
+            row = emit(tx, bot, event, message=f"{event} happened", extra=extra or None)
             assert row is not None
-            s.flush()
+            tx.flush()
             ids.append(row.id)
     return ids
 

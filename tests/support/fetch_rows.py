@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import insert
 
 from meetstore.adapters.db.tables import Artifact, Bot, StorageConfigRow
-from meetstore.adapters.s3.clients import ACCESS_KEY_PURPOSE, SECRET_KEY_PURPOSE
 from meetstore.container import Container
 from meetstore.domain.artifacts import CATEGORY_OF, CONTENT_TYPE_OF, ArtifactKind, SpoolName, parse_spool_name
 from meetstore.domain.key_layout import object_key
 from meetstore.domain.storage_config import CategoryPrefixes
+from meetstore.domain.storage_target import ACCESS_KEY_PURPOSE, SECRET_KEY_PURPOSE
 
 Writer = Callable[[str, bytes, str], None]
 """Puts one object: (key, data, content_type)."""

@@ -72,7 +72,7 @@ def spool(container: Container, bot: PipelineBot, name: str, content: bytes | It
 
 
 def leave(container: Container, bot: PipelineBot) -> dict[str, Any]:
-    result: dict[str, Any] = container.ingest.left(bot.bot_id)
+    result: dict[str, Any] = container.handin.left(bot.bot_id)
     return result
 
 

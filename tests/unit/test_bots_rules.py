@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from meetstore.adapters.spool.local import SpoolWriter, write_all
 from meetstore.api.schemas.bots import CreateBotIn
 from meetstore.errors import BotNotFound, InsufficientStorage, InvalidRequest
 from meetstore.runtime.simulator import Plan, plan_of
 from meetstore.services.bots import _decode_cursor, _encode_cursor, parse_bot_id
-from meetstore.services.ingest import SpoolWriter, write_all
 
 
 @pytest.mark.parametrize(

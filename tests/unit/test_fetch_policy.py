@@ -19,11 +19,12 @@ from meetstore.domain.fetch_policy import (
     Outcome,
     PinKind,
     PinnedLocation,
+    collection_state,
     decide,
+    state_of_row,
 )
 from meetstore.domain.storage_config import AccessMode, CategoryPrefixes
 from meetstore.errors import InvalidRequest
-from meetstore.services.fetch import collection_state, state_of_row
 from meetstore.services.fetch import decode_screenshot_cursor as decode_cursor
 from meetstore.services.fetch import encode_screenshot_cursor as encode_cursor
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from meetstore.domain.records import ArtifactRecord
 from meetstore.domain.storage_config import Category
 
 
@@ -201,6 +202,41 @@ def requeue(progress: UploadProgress, now: datetime) -> UploadProgress:
         failed_at=None,
         last_error=None,
     )
+
+
+def progress_of(row: ArtifactRecord) -> UploadProgress:
+    error = None
+    if row.last_error_code is not None or row.last_error_message is not None:
+        error = UploadError(
+            row.last_error_code or "", row.last_error_operation or "", row.last_error_message or ""
+        )
+    return UploadProgress(
+        state=UploadState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        lease_owner=row.lease_owner,
+        lease_expires_at=row.lease_expires_at,
+        multipart_upload_id=row.multipart_upload_id,
+        uploaded_at=row.uploaded_at,
+        failed_at=row.failed_at,
+        last_error=error,
+    )
+
+
+def apply(row: ArtifactRecord, progress: UploadProgress) -> None:
+    """Write a transition's result onto the row (saved when the caller's transaction commits)."""
+    row.state = progress.state.value
+    row.attempts = progress.attempts
+    row.next_attempt_at = progress.next_attempt_at
+    row.lease_owner = progress.lease_owner
+    row.lease_expires_at = progress.lease_expires_at
+    row.multipart_upload_id = progress.multipart_upload_id
+    row.uploaded_at = progress.uploaded_at
+    row.failed_at = progress.failed_at
+    error = progress.last_error
+    row.last_error_code = error.code if error else None
+    row.last_error_operation = error.operation if error else None
+    row.last_error_message = error.message if error else None
 
 
 class BotStatus(StrEnum):

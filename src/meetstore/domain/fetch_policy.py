@@ -5,9 +5,11 @@ Outcome 1 (unknown or foreign bot) is decided before: there is no bot to ask abo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from meetstore.domain.artifacts import UploadState
 from meetstore.domain.storage_config import AccessMode
 
 
@@ -82,3 +84,26 @@ def decide(pin: PinnedLocation | None, current: CurrentStorage | None, state: Ar
     if current.access_mode is AccessMode.WRITE_ONLY:
         return Decision(Outcome.WRITE_ONLY)
     return Decision(Outcome.SERVE_CUSTOM, storage=current)
+
+
+def state_of_row(state: str | None) -> ArtifactState:
+    """One artifact row's upload state as the fetch policy sees it (None: no row, never produced)."""
+    if state is None:
+        return ArtifactState.MISSING
+    if state == UploadState.UPLOADED:
+        return ArtifactState.UPLOADED
+    if state == UploadState.FAILED:
+        return ArtifactState.FAILED
+    return ArtifactState.PENDING
+
+
+def collection_state(states: Iterable[str]) -> ArtifactState:
+    """A collection's state: any pending → PENDING; none → MISSING; any failed → FAILED; else UPLOADED."""
+    seen = {state_of_row(s) for s in states}
+    if not seen:
+        return ArtifactState.MISSING
+    if ArtifactState.PENDING in seen:
+        return ArtifactState.PENDING
+    if ArtifactState.FAILED in seen:
+        return ArtifactState.FAILED
+    return ArtifactState.UPLOADED

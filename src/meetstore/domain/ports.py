@@ -1,10 +1,19 @@
-"""Ports: what services need from the outside world, as Protocols adapters implement."""
+"""Ports: what services need from the outside world, as Protocols adapters implement.
+
+The repository ports (the database) are in `domain/repositories.py`.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+from meetstore.domain.storage_config import AccessMode
+from meetstore.domain.storage_target import ActiveStorage, S3Target
 
 
 class Clock(Protocol):
@@ -19,14 +28,191 @@ class SecretBox(Protocol):
     def open(self, blob: bytes, *, account_id: str, purpose: str) -> str: ...
 
 
+class KeyRewrapper(Protocol):
+    """Master-key rotation: which master key wrapped a blob, and re-wrapping it under the current one."""
+
+    def current_key_id(self) -> str: ...
+
+    def key_id_of(self, blob: bytes) -> str: ...
+
+    def rewrap(self, blob: bytes, *, account_id: str, purpose: str) -> bytes: ...
+
+
+class MultipartCleanup(Protocol):
+    """What only an S3 bucket has: multipart uploads a dead attempt may have left open."""
+
+    @property
+    def multipart_threshold(self) -> int:
+        """Files this large or larger go up as multipart uploads."""
+        ...
+
+    def abort_multipart(self, key: str, upload_id: str) -> bool:
+        """Abort one upload; False when the policy does not allow it (a lifecycle rule must)."""
+        ...
+
+    def abort_open_uploads(self, key: str) -> int:
+        """Abort every upload open for `key`; how many (needs s3:ListBucketMultipartUploads)."""
+        ...
+
+
 class ObjectStore(Protocol):
     """One bucket (or the local platform folder) meetstore writes to and signs URLs for."""
 
     @property
     def bucket(self) -> str: ...
 
-    def upload_file(self, path: Path, key: str, *, content_type: str, sha256_b64: str) -> None: ...
+    @property
+    def multipart(self) -> MultipartCleanup | None:
+        """The multipart capability, on stores that have one."""
+        ...
+
+    def upload_file(
+        self,
+        path: Path,
+        key: str,
+        *,
+        content_type: str,
+        sha256_b64: str,
+        on_multipart_created: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """Stream a file to `key` with its checksum; S3OperationError, OSError or UploadCancelled."""
+        ...
 
     def presign_get(self, key: str, expires_in: int) -> str: ...
 
     def read_bytes(self, key: str, max_bytes: int) -> bytes: ...
+
+
+class Stores(Protocol):
+    """Every store meetstore writes to: the platform store, and customers' buckets."""
+
+    @property
+    def platform(self) -> ObjectStore: ...
+
+    @property
+    def platform_region(self) -> str: ...
+
+    @property
+    def platform_endpoint_url(self) -> str | None: ...
+
+    def platform_prefix(self, account_id: str) -> str:
+        """Where an account's files live in the platform store (namespaced by account)."""
+        ...
+
+    def custom(self, active: ActiveStorage) -> ObjectStore:
+        """The customer's bucket, through the cached client of (account, config version)."""
+        ...
+
+    def forget(self, account_id: str) -> None:
+        """Drop what is cached for an account's bucket (its configuration changed)."""
+        ...
+
+
+class ValidationCheck(Protocol):
+    def as_dict(self) -> dict[str, object]: ...
+
+
+class StorageProbe(Protocol):
+    """Live checks of a bucket with the credentials a configuration would use."""
+
+    def validate(
+        self,
+        target: S3Target,
+        access_mode: AccessMode,
+        prefixes: Sequence[str],
+        *,
+        timeout_s: float,
+        extra_put_args: dict[str, str],
+        probe_token: str | None = None,
+    ) -> Sequence[ValidationCheck]:
+        """The checks saving runs; StorageValidationFailed with the S3 error when one fails."""
+        ...
+
+    def diagnose(
+        self,
+        target: S3Target,
+        prefixes: Sequence[str],
+        *,
+        timeout_s: float,
+        extra_put_args: dict[str, str],
+    ) -> list[dict[str, Any]]:
+        """Every operation meetstore uses, per prefix, each with what IAM is missing."""
+        ...
+
+
+@dataclass(frozen=True)
+class SpoolFile:
+    """A complete recorded file in a bot's spool: its name, size and SHA-256 (hex)."""
+
+    name: str
+    size: int
+    sha256: str
+
+
+class SpoolWriter(Protocol):
+    """One file being received; part of the spool only once committed."""
+
+    bot_id: str
+    name: str
+    size: int
+    sha256: str
+
+    def write(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    def finish(self) -> None:
+        """Make every byte durable (before `Spool.commit`, which must be quick)."""
+        ...
+
+    def abort(self) -> None: ...
+
+
+class Spool(Protocol):
+    """Where recorded files wait for upload; the one owner of their layout."""
+
+    def begin(self, bot_id: str, name: str) -> SpoolWriter: ...
+
+    def commit(self, writer: SpoolWriter) -> bool:
+        """Make a finished file part of the bot's spool; whether it replaced one. Quick: it runs
+        with the bot's row locked."""
+        ...
+
+    def files(self, bot_id: str, accept: Callable[[str], bool]) -> dict[str, SpoolFile]:
+        """Every complete file of the bot whose name `accept`s, with its size and SHA-256."""
+        ...
+
+    def write_small(self, bot_id: str, name: str, data: bytes) -> SpoolFile:
+        """Write a small file whole (the manifest), durably."""
+        ...
+
+    def read_small(self, bot_id: str, name: str, max_bytes: int) -> bytes | None:
+        """A small file's bytes; None when it is missing or larger than `max_bytes`."""
+        ...
+
+    def local_path(self, bot_id: str, name: str) -> Path:
+        """The file on local disk, for streaming it to a store."""
+        ...
+
+    def exists(self, bot_id: str, name: str) -> bool: ...
+
+    def delete(self, bot_id: str, name: str) -> None: ...
+
+    def remove_bot(self, bot_id: str) -> None:
+        """Remove what is left of a bot's spool (nothing of it is needed any more)."""
+        ...
+
+
+class MediaProbe(Protocol):
+    def video_info(self, path: Path) -> dict[str, Any] | None:
+        """video_info of a recorded MP4 (duration, resolution, fps, ...), or None."""
+        ...
+
+
+class BotRuntime(Protocol):
+    """Who runs a bot in its meeting (the simulated runtime, in this process)."""
+
+    def start(self, bot_id: str) -> None: ...
+
+    def active(self) -> list[str]:
+        """Bots whose runtime runs in this process."""
+        ...

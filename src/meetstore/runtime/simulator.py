@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from meetstore.config import Settings
 from meetstore.domain.artifacts import BotStatus
 from meetstore.errors import Conflict, MeetstoreError, Unavailable
+from meetstore.services.handin import HandInService
 from meetstore.services.ingest import IngestService
+from meetstore.services.runtime_status import RuntimeStatusService
 
 if TYPE_CHECKING:  # PyAV (FFmpeg) is loaded by the processes that record, not by API or worker ones
     from meetstore.runtime.media import MeetingScript, Recording
@@ -83,9 +85,13 @@ class _ShuttingDown(Exception):
 
 
 class SimulatedRuntime:
-    def __init__(self, settings: Settings, ingest: IngestService) -> None:
+    def __init__(
+        self, settings: Settings, status: RuntimeStatusService, ingest: IngestService, handin: HandInService
+    ) -> None:
         self._settings = settings
+        self._status = status
         self._ingest = ingest
+        self._handin = handin
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._threads: dict[str, threading.Thread] = {}
@@ -135,7 +141,7 @@ class SimulatedRuntime:
                     self._heartbeat = None  # start() makes a new one for the next bot
                     return
             try:
-                self._ingest.touch_runtime(active)
+                self._status.touch_runtime(active)
             except Exception as exc:  # a database outage: try again at the next beat
                 log.warning("runtime heartbeat not recorded: %s", type(exc).__name__)
             if self._stopping.wait(every):
@@ -170,12 +176,12 @@ class SimulatedRuntime:
 
     def _fail(self, bot_id: str) -> None:
         try:
-            self._ingest.set_status(bot_id, BotStatus.ERROR)
+            self._status.set_status(bot_id, BotStatus.ERROR)
         except Exception:
             log.warning("bot %s: could not record the Error status", bot_id)
 
     def _meeting(self, bot_id: str) -> None:
-        info = self._call(bot_id, "runtime info", lambda: self._ingest.runtime_info(bot_id))
+        info = self._call(bot_id, "runtime info", lambda: self._status.runtime_info(bot_id))
         plan = plan_of(info.options, self._settings.simulated_default_duration_s)
         step = self._settings.simulated_step_delay_s
         recording_started: float | None = None
@@ -183,7 +189,7 @@ class SimulatedRuntime:
             for status in (BotStatus.IN_MEETING, BotStatus.RECORDING):
                 if not self._pause(bot_id, step):
                     raise _Removed
-                now = self._call(bot_id, "status", partial(self._ingest.set_status, bot_id, status))
+                now = self._call(bot_id, "status", partial(self._status.set_status, bot_id, status))
                 if now != status.value:
                     raise _Removed
             recording_started = time.monotonic()
@@ -199,7 +205,7 @@ class SimulatedRuntime:
 
     def _left(self, bot_id: str) -> None:
         """Say the bot left; a database outage is waited out (the files are safe in the spool)."""
-        self._call(bot_id, "left", lambda: self._ingest.left(bot_id))
+        self._call(bot_id, "left", lambda: self._handin.left(bot_id))
 
     def _pause(self, bot_id: str, seconds: float, while_status: BotStatus | None = None) -> bool:
         """Wait `seconds`; False as soon as the bot is told to leave or the process stops."""
@@ -208,7 +214,7 @@ class SimulatedRuntime:
             if self._stopping.is_set():
                 return False
             try:
-                status = BotStatus(self._ingest.status_of(bot_id))
+                status = BotStatus(self._status.status_of(bot_id))
             except Unavailable:
                 # The meeting goes on while the database is away; look again shortly.
                 if self._stopping.wait(min(1.0, max(self.poll_s, deadline - time.monotonic()))):
@@ -245,7 +251,7 @@ class SimulatedRuntime:
             out = Path(tmp)
             rec = record_meeting(out, script)
             data = meeting_data(rec, script)
-            self._call(bot_id, "meeting data", lambda: self._ingest.set_meeting_data(bot_id, data))
+            self._call(bot_id, "meeting data", lambda: self._status.set_meeting_data(bot_id, data))
             for name in rec.files:
                 self._call(bot_id, f"file {name}", partial(self._save, bot_id, name, out / name))
             for name, value in (

@@ -23,12 +23,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
-from meetstore.adapters.db.engine import Database
-from meetstore.adapters.db.tables import Account
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.ports import SecretBox
+from meetstore.domain.repositories import Transactions
 from meetstore.errors import InvalidApiKey, NotFound
 
 WEBHOOK_SECRET_PURPOSE = "account.webhook_secret"
@@ -109,13 +106,13 @@ class _AuthCache:
 class AccountService:
     def __init__(
         self,
-        db: Database,
+        tx: Transactions,
         box: SecretBox,
         clock: SystemClock | None = None,
         *,
         auth_cache_ttl_s: float = 5.0,
     ) -> None:
-        self._db = db
+        self._tx = tx
         self._box = box
         self._clock = clock or SystemClock()
         self._auth_cache = _AuthCache(auth_cache_ttl_s)
@@ -124,19 +121,14 @@ class AccountService:
         account_id = str(uuid.uuid4())
         api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
         webhook_secret = "whsec_" + secrets.token_urlsafe(32)
-        with self._db.session() as s:
-            s.add(
-                Account(
-                    id=account_id,
-                    name=name,
-                    api_key_hash=hash_api_key(api_key),
-                    webhook_secret_ct=self._box.seal(
-                        webhook_secret, account_id=account_id, purpose=WEBHOOK_SECRET_PURPOSE
-                    ),
-                    storage_version_seq=0,
-                    created_at=self._clock.now(),
-                    revoked_at=None,
-                )
+        sealed = self._box.seal(webhook_secret, account_id=account_id, purpose=WEBHOOK_SECRET_PURPOSE)
+        with self._tx.write() as tx:
+            tx.accounts.add(
+                id=account_id,
+                name=name,
+                api_key_hash=hash_api_key(api_key),
+                webhook_secret_ct=sealed,
+                now=self._clock.now(),
             )
         return NewAccount(account_id, api_key, webhook_secret)
 
@@ -174,21 +166,19 @@ class AccountService:
             self._auth_cache.refreshed(key_hash)
 
     def _look_up(self, key_hash: str) -> str | None:
-        with self._db.read() as s:
-            row = s.execute(
-                select(Account.id, Account.revoked_at).where(Account.api_key_hash == key_hash)
-            ).first()
-        if row is None or row.revoked_at is not None:
+        with self._tx.read() as tx:
+            owner = tx.accounts.key_owner(key_hash)
+        if owner is None or owner[1] is not None:
             return None
-        return str(row.id)
+        return owner[0]
 
     def count(self) -> int:
-        with self._db.session() as s:
-            return int(s.execute(select(func.count()).select_from(Account)).scalar_one())
+        with self._tx.read() as tx:
+            return tx.accounts.count()
 
     def webhook_secret(self, account_id: str) -> str:
-        with self._db.session() as s:
-            acct = s.get(Account, account_id)
+        with self._tx.read() as tx:
+            acct = tx.accounts.get(account_id)
             if acct is None:
                 raise NotFound("No such account.")
             blob = acct.webhook_secret_ct
@@ -196,8 +186,8 @@ class AccountService:
 
     def rotate_webhook_secret(self, account_id: str) -> str:
         secret = "whsec_" + secrets.token_urlsafe(32)
-        with self._db.session() as s:
-            acct = s.get(Account, account_id)
+        with self._tx.write() as tx:
+            acct = tx.accounts.get(account_id)
             if acct is None:
                 raise NotFound("No such account.")
             acct.webhook_secret_ct = self._box.seal(
@@ -206,8 +196,8 @@ class AccountService:
         return secret
 
     def revoke(self, account_id: str) -> None:
-        with self._db.session() as s:
-            acct = s.get(Account, account_id)
+        with self._tx.write() as tx:
+            acct = tx.accounts.get(account_id)
             if acct is None:
                 raise NotFound("No such account.")
             acct.revoked_at = self._clock.now()

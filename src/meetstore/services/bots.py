@@ -12,21 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from meetstore.adapters.db.engine import Database
-from meetstore.adapters.db.tables import Artifact, Bot, WebhookEvent
 from meetstore.adapters.net_guard import check_url_allowed
 from meetstore.config import Settings
 from meetstore.domain.artifacts import LIVE_STATUSES, BotStatus
 from meetstore.domain.clock import SystemClock, rfc3339
 from meetstore.domain.ids import canonical_id, decode_cursor, encode_cursor
+from meetstore.domain.ports import BotRuntime
+from meetstore.domain.records import ArtifactRecord, BotRecord
+from meetstore.domain.repositories import DuplicateIdempotencyKey, NewBot, Transaction, Transactions
 from meetstore.errors import BotNotFound, InvalidRequest
-from meetstore.runtime.simulator import SimulatedRuntime
 from meetstore.services.events import emit
-from meetstore.services.ingest import IngestService, location_view
+from meetstore.services.handin import location_view
 
 log = logging.getLogger("meetstore.bots")
 
@@ -72,7 +68,7 @@ def not_found() -> BotNotFound:
     return BotNotFound("No bot with this id exists in this account.")
 
 
-def created_body(bot: Bot) -> dict[str, Any]:
+def created_body(bot: BotRecord) -> dict[str, Any]:
     """The body of create_bot; an Idempotency-Key replay returns exactly this again."""
     return {
         "bot_id": bot.id,
@@ -82,7 +78,7 @@ def created_body(bot: Bot) -> dict[str, Any]:
     }
 
 
-def summary_view(bot: Bot) -> dict[str, Any]:
+def summary_view(bot: BotRecord) -> dict[str, Any]:
     options = bot.options or {}
     return {
         "bot_id": bot.id,
@@ -96,7 +92,7 @@ def summary_view(bot: Bot) -> dict[str, Any]:
     }
 
 
-def _artifact_view(a: Artifact) -> dict[str, Any]:
+def _artifact_view(a: ArtifactRecord) -> dict[str, Any]:
     return {
         "kind": a.kind,
         "key": a.key,
@@ -133,15 +129,13 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 class BotService:
     def __init__(
         self,
-        db: Database,
+        tx: Transactions,
         settings: Settings,
-        ingest: IngestService,
-        runtime: SimulatedRuntime,
+        runtime: BotRuntime,
         clock: SystemClock | None = None,
     ) -> None:
-        self._db = db
+        self._tx = tx
         self._settings = settings
-        self._ingest = ingest
         self._runtime = runtime
         self._clock = clock or SystemClock()
 
@@ -159,33 +153,31 @@ class BotService:
         now = self._clock.now()
         runtime = self._settings.bot_runtime
         try:
-            with self._db.session() as s:
-                bot = Bot(
-                    id=str(uuid.uuid4()),
-                    account_id=account_id,
-                    transcript_id=str(uuid.uuid4()),
-                    transcript_provider=data.transcript_provider,
-                    meeting_link=data.meeting_link,
-                    bot_name=data.bot_name,
-                    status=BotStatus.JOINING.value,
-                    callback_url=data.callback_url,
-                    options=data.options,
-                    idempotency_key=key,
-                    runtime=runtime,
-                    created_at=now,
-                    updated_at=now,
+            with self._tx.write() as tx:
+                bot = tx.bots.add(
+                    NewBot(
+                        id=str(uuid.uuid4()),
+                        account_id=account_id,
+                        transcript_id=str(uuid.uuid4()),
+                        transcript_provider=data.transcript_provider,
+                        meeting_link=data.meeting_link,
+                        bot_name=data.bot_name,
+                        status=BotStatus.JOINING.value,
+                        callback_url=data.callback_url,
+                        options=data.options,
+                        idempotency_key=key,
+                        runtime=runtime,
+                        now=now,
+                    )
                 )
-                s.add(bot)
-                s.flush()
-                emit(s, bot, "bot.joining", message="The bot is joining the meeting.", now=now)
+                emit(tx, bot, "bot.joining", message="The bot is joining the meeting.", now=now)
                 body = created_body(bot)
-        except IntegrityError:
+        except DuplicateIdempotencyKey:
             # Two requests with the same Idempotency-Key raced: the other one created the bot.
-            if key is not None:
-                replay = self._replay(account_id, key)
-                if replay is not None:
-                    return replay
-            raise
+            replay = self._replay(account_id, key) if key is not None else None
+            if replay is None:
+                raise
+            return replay
         if runtime == "simulated":
             self._runtime.start(body["bot_id"])
         return Created(body, replay=False)
@@ -202,15 +194,14 @@ class BotService:
         return key
 
     def _replay(self, account_id: str, key: str) -> Created | None:
-        with self._db.session() as s:
-            bot = s.execute(
-                select(Bot).where(Bot.account_id == account_id, Bot.idempotency_key == key)
-            ).scalar_one_or_none()
+        with self._tx.read() as tx:
+            bot = tx.bots.by_idempotency_key(account_id, key)
             return None if bot is None else Created(created_body(bot), replay=True)
 
     # --- read -----------------------------------------------------------------------------------
-    def _get(self, s: Session, account_id: str, bot_id: str, *, lock: bool = False) -> Bot:
-        bot = s.get(Bot, parse_bot_id(bot_id), with_for_update=lock)
+    @staticmethod
+    def _get(tx: Transaction, account_id: str, bot_id: str, *, lock: bool = False) -> BotRecord:
+        bot = tx.bots.get(parse_bot_id(bot_id), lock=lock)
         if bot is None or bot.account_id != account_id:
             raise not_found()
         return bot
@@ -223,35 +214,23 @@ class BotService:
                 f"limit must be between 1 and {MAX_PAGE_SIZE}.",
                 [{"field": "limit", "message": f"must be between 1 and {MAX_PAGE_SIZE}"}],
             )
-        query = select(Bot).where(Bot.account_id == account_id)
-        if cursor:
-            created_at, last_id = _decode_cursor(cursor)
-            query = query.where(
-                or_(Bot.created_at < created_at, and_(Bot.created_at == created_at, Bot.id < last_id))
-            )
-        query = query.order_by(Bot.created_at.desc(), Bot.id.desc()).limit(limit + 1)
-        with self._db.session() as s:
-            rows = list(s.execute(query).scalars())
+        after = _decode_cursor(cursor) if cursor else None
+        with self._tx.read() as tx:
+            rows = tx.bots.page(account_id, after, limit + 1)
         page = rows[:limit]
         next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
         return {"bots": [summary_view(b) for b in page], "next_cursor": next_cursor}
 
     def status(self, account_id: str, bot_id: str) -> dict[str, Any]:
-        with self._db.session() as s:
-            bot = self._get(s, account_id, bot_id)
+        with self._tx.read() as tx:
+            bot = self._get(tx, account_id, bot_id)
             return {"bot_id": bot.id, "status": bot.status}
 
     def detail(self, account_id: str, bot_id: str) -> dict[str, Any]:
-        with self._db.session() as s:
-            bot = self._get(s, account_id, bot_id)
-            artifacts = s.execute(
-                select(Artifact)
-                .where(Artifact.bot_id == bot.id)
-                .order_by(Artifact.kind, Artifact.seq, Artifact.participant, Artifact.id)
-            ).scalars()
-            hooks = s.execute(
-                select(WebhookEvent).where(WebhookEvent.bot_id == bot.id).order_by(WebhookEvent.id)
-            ).scalars()
+        with self._tx.read() as tx:
+            bot = self._get(tx, account_id, bot_id)
+            artifacts = tx.artifacts.of_bot(bot.id)
+            hooks = tx.webhook_events.of_bot(bot.id)
             options = dict(bot.options or {})
             view = summary_view(bot)
             view.update(
@@ -284,8 +263,8 @@ class BotService:
     # --- remove ---------------------------------------------------------------------------------
     def remove(self, account_id: str, bot_id: str) -> dict[str, Any]:
         """Make the bot leave now (its runtime notices the Leaving status); media is kept."""
-        with self._db.session() as s:
-            bot = self._get(s, account_id, bot_id, lock=True)
+        with self._tx.write() as tx:
+            bot = self._get(tx, account_id, bot_id, lock=True)
             status = BotStatus(bot.status)
             if status is BotStatus.LEAVING:
                 message = "The bot is already leaving the meeting; its recording is kept."

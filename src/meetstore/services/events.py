@@ -1,6 +1,6 @@
 """Webhook events as rows of the delivery outbox, written in the caller's transaction.
 
-Call `emit` inside the same session (transaction) as the state change that causes the event, so
+Call `emit` inside the same transaction as the state change that causes the event, so
 no event is lost between a commit and an enqueue. Delivery is the webhook worker's job.
 """
 
@@ -10,10 +10,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from meetstore.adapters.db.tables import Bot, WebhookEvent
 from meetstore.domain.clock import rfc3339
+from meetstore.domain.records import BotRecord, WebhookEventRecord
+from meetstore.domain.repositories import Transaction
 
 EVENTS = (
     "bot.joining",
@@ -30,7 +29,7 @@ EVENTS = (
 
 
 def payload(
-    bot: Bot | None,
+    bot: BotRecord | None,
     event: str,
     *,
     message: str,
@@ -52,15 +51,15 @@ def payload(
 
 
 def emit(
-    session: Session,
-    bot: Bot,
+    tx: Transaction,
+    bot: BotRecord,
     event: str,
     *,
     message: str,
     status_code: int = 200,
     extra: dict[str, Any] | None = None,
     now: datetime | None = None,
-) -> WebhookEvent | None:
+) -> WebhookEventRecord | None:
     """Queue `event` for `bot`'s callback_url (nothing when the bot has none)."""
     if event not in EVENTS:
         raise ValueError(f"unknown event {event}")
@@ -72,16 +71,6 @@ def emit(
         separators=(",", ":"),
         sort_keys=False,
     )
-    row = WebhookEvent(
-        account_id=bot.account_id,
-        bot_id=bot.id,
-        event=event,
-        callback_url=bot.callback_url,
-        body=body,
-        state="pending",
-        attempts=0,
-        next_attempt_at=at,
-        created_at=at,
+    return tx.webhook_events.add(
+        account_id=bot.account_id, bot_id=bot.id, event=event, callback_url=bot.callback_url, body=body, now=at
     )
-    session.add(row)
-    return row

@@ -15,28 +15,25 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
-from meetstore.adapters.db.engine import Database
-from meetstore.adapters.db.tables import StorageConfigRow, WebhookEvent
-from meetstore.adapters.s3.clients import S3ClientFactory
-from meetstore.adapters.s3.validation import validate_storage
 from meetstore.config import Settings
 from meetstore.domain.clock import rfc3339
+from meetstore.domain.ports import StorageProbe
+from meetstore.domain.repositories import Transactions
+from meetstore.domain.storage_target import put_args_of
 from meetstore.errors import StorageValidationFailed
 from meetstore.services.events import payload
-from meetstore.services.storage_config import StorageConfigService, put_args_of
+from meetstore.services.storage_config import StorageConfigService
 
 log = logging.getLogger("meetstore.health")
 
 
 class StorageHealth:
     def __init__(
-        self, db: Database, settings: Settings, s3: S3ClientFactory, storage: StorageConfigService
+        self, tx: Transactions, settings: Settings, probe: StorageProbe, storage: StorageConfigService
     ) -> None:
-        self._db = db
+        self._tx = tx
         self._settings = settings
-        self._s3 = s3
+        self._probe = probe
         self._storage = storage
         self._memo: dict[str, float] = {}
         self._memo_lock = threading.Lock()
@@ -49,8 +46,7 @@ class StorageHealth:
         now = datetime.now(UTC)
         result: dict[str, Any] = {"status": "healthy", "checked_at": rfc3339(now)}
         try:
-            validate_storage(
-                self._s3,
+            self._probe.validate(
                 active.target,
                 active.current.access_mode,
                 active.prefixes.distinct(active.prefix),
@@ -65,8 +61,8 @@ class StorageHealth:
                 operation=exc.details.get("operation"),
                 message=exc.message,
             )
-        with self._db.session() as s:
-            row = s.get(StorageConfigRow, account_id, with_for_update=True)
+        with self._tx.write() as tx:
+            row = tx.storage_configs.get(account_id, lock=True)
             if row is None or row.version != active.current.version:
                 return result  # replaced meanwhile: this result is about a configuration gone
             extra = dict(row.extra or {})
@@ -87,18 +83,13 @@ class StorageHealth:
                         "operation": result.get("operation"),
                     },
                 )
-                s.add(
-                    WebhookEvent(
-                        account_id=account_id,
-                        bot_id=None,
-                        event="storage.unhealthy",
-                        callback_url=str(extra["webhook_url"]),
-                        body=json.dumps(body, separators=(",", ":")),
-                        state="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
+                tx.webhook_events.add(
+                    account_id=account_id,
+                    bot_id=None,
+                    event="storage.unhealthy",
+                    callback_url=str(extra["webhook_url"]),
+                    body=json.dumps(body, separators=(",", ":")),
+                    now=now,
                 )
         if result["status"] == "unhealthy":
             log.warning("storage of account %s is unhealthy: %s", account_id, result.get("s3_error"))
@@ -124,8 +115,8 @@ class StorageHealth:
         return self.check(account_id)
 
     def check_all(self) -> int:
-        with self._db.session() as s:
-            ids = [a for (a,) in s.execute(select(StorageConfigRow.account_id)).all()]
+        with self._tx.read() as tx:
+            ids = tx.storage_configs.account_ids()
         for account_id in ids:
             try:
                 self.check(account_id)

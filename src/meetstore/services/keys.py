@@ -9,12 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
-from meetstore.adapters.crypto.envelope import EnvelopeBox
-from meetstore.adapters.db.engine import Database
-from meetstore.adapters.db.tables import Account, StorageConfigRow
-from meetstore.adapters.s3.clients import ACCESS_KEY_PURPOSE, SECRET_KEY_PURPOSE
+from meetstore.domain.ports import KeyRewrapper
+from meetstore.domain.repositories import Transactions
+from meetstore.domain.storage_target import ACCESS_KEY_PURPOSE, SECRET_KEY_PURPOSE
 from meetstore.services.accounts import WEBHOOK_SECRET_PURPOSE
 
 
@@ -24,25 +21,23 @@ class RotationReport:
     already_current: int
 
 
-def count_sealed(db: Database) -> int:
-    with db.session() as s:
-        accounts = s.execute(select(func.count()).select_from(Account)).scalar_one()
-        configs = s.execute(select(func.count()).select_from(StorageConfigRow)).scalar_one()
-    return int(accounts) + 2 * int(configs)
+def count_sealed(transactions: Transactions) -> int:
+    with transactions.read() as tx:
+        return tx.accounts.count() + 2 * tx.storage_configs.count()
 
 
 def rewrap_all(
-    db: Database, box: EnvelopeBox, progress: Callable[[int], None] | None = None
+    transactions: Transactions, box: KeyRewrapper, progress: Callable[[int], None] | None = None
 ) -> RotationReport:
     """Re-wrap every sealed secret whose data key is not under the current master key."""
     current = box.current_key_id()
     rewrapped = already = 0
-    with db.session() as s:
-        account_ids = [r for (r,) in s.execute(select(Account.id)).all()]
-        config_ids = [r for (r,) in s.execute(select(StorageConfigRow.account_id)).all()]
+    with transactions.read() as tx:
+        account_ids = tx.accounts.ids()
+        config_ids = tx.storage_configs.account_ids()
     for account_id in account_ids:
-        with db.session() as s:
-            acct = s.get(Account, account_id, with_for_update=True)
+        with transactions.write() as tx:
+            acct = tx.accounts.get(account_id, lock=True)
             if acct is None:
                 continue
             if box.key_id_of(acct.webhook_secret_ct) == current:
@@ -55,8 +50,8 @@ def rewrap_all(
         if progress:
             progress(1)
     for account_id in config_ids:
-        with db.session() as s:
-            row = s.get(StorageConfigRow, account_id, with_for_update=True)
+        with transactions.write() as tx:
+            row = tx.storage_configs.get(account_id, lock=True)
             if row is None:
                 continue
             for attr, purpose in (

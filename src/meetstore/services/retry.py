@@ -3,26 +3,23 @@ queue (`requeue`), and the bot is Stopped again until they are final."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from meetstore.adapters.db.engine import Database
-from meetstore.adapters.db.repositories.artifacts import Artifacts, apply, progress_of
-from meetstore.adapters.db.repositories.bots import Bots
-from meetstore.adapters.db.tables import Artifact
 from meetstore.config import Settings
-from meetstore.domain.artifacts import BotStatus, requeue
+from meetstore.domain.artifacts import BotStatus, apply, progress_of, requeue
 from meetstore.domain.clock import SystemClock
-from meetstore.domain.ports import Clock
+from meetstore.domain.ids import canonical_id
+from meetstore.domain.ports import Clock, Spool
+from meetstore.domain.records import ArtifactRecord
+from meetstore.domain.repositories import Transactions
 from meetstore.errors import NothingToRetry
 from meetstore.services.bots import not_found as bot_not_found
-from meetstore.services.bots import parse_bot_id
 
 GONE_MARKER = "cannot be retried"
 
 
 class RetryService:
-    def __init__(self, db: Database, settings: Settings, *, clock: Clock | None = None) -> None:
-        self._db = db
+    def __init__(self, tx: Transactions, spool: Spool, settings: Settings, *, clock: Clock | None = None) -> None:
+        self._tx = tx
+        self._spool = spool
         self._settings = settings
         self._clock: Clock = clock or SystemClock()
 
@@ -31,14 +28,14 @@ class RetryService:
         now = self._clock.now()
         retrying = 0
         gone = 0
-        bot_id = parse_bot_id(bot_id)  # a malformed id is an unknown bot (never a database error)
-        with self._db.session() as s:
-            bot = Bots(s).of_account_locked(bot_id, account_id)
+        bid = canonical_id(bot_id)  # a malformed id is an unknown bot (never a database error)
+        with self._tx.write() as tx:
+            bot = None if bid is None else tx.bots.of_account(bid, account_id, lock=True)
             if bot is None:
                 raise bot_not_found()  # the same body for a foreign bot as for a random id
-            failed = Artifacts(s, postgres=self._db.is_postgres).failed_of_bot(bot_id)
+            failed = tx.artifacts.failed_of_bot(bot.id)
             for row in failed:
-                if row.spool_deleted or not self._spool_path(row).is_file():
+                if row.spool_deleted or not self._spool.exists(row.bot_id, row.spool_name):
                     gone += 1
                     row.spool_deleted = True
                     row.last_error_message = self._gone_message(row)
@@ -59,10 +56,7 @@ class RetryService:
             )
         return retrying
 
-    def _spool_path(self, row: Artifact) -> Path:
-        return self._settings.spool_dir / row.bot_id / row.spool_name
-
-    def _gone_message(self, row: Artifact) -> str:
+    def _gone_message(self, row: ArtifactRecord) -> str:
         previous = row.last_error_message or ""
         if GONE_MARKER in previous:
             return previous

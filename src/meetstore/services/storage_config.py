@@ -7,28 +7,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import select
 
-from meetstore.adapters.db.engine import Database
-from meetstore.adapters.db.tables import Account, StorageConfigRow
 from meetstore.adapters.net_guard import check_url_allowed
-from meetstore.adapters.s3.clients import (
+from meetstore.config import Settings
+from meetstore.domain.clock import SystemClock, rfc3339
+from meetstore.domain.ports import SecretBox, StorageProbe, Stores
+from meetstore.domain.records import StorageConfigRecord
+from meetstore.domain.repositories import Transactions
+from meetstore.domain.storage_config import AccessMode, Category, CategoryPrefixes, effective_prefixes
+from meetstore.domain.storage_target import (
     ACCESS_KEY_PURPOSE,
     SECRET_KEY_PURPOSE,
+    ActiveStorage,
     Credentials,
     PlainCredentials,
     RoleCredentials,
-    S3ClientFactory,
     S3Target,
-    SealedCredentials,
+    active_of,
+    put_args_of,
 )
-from meetstore.adapters.s3.diagnosis import diagnose_storage
-from meetstore.adapters.s3.validation import validate_storage
-from meetstore.config import Settings
-from meetstore.domain.clock import SystemClock, rfc3339
-from meetstore.domain.fetch_policy import CurrentStorage
-from meetstore.domain.ports import SecretBox
-from meetstore.domain.storage_config import AccessMode, Category, CategoryPrefixes, effective_prefixes
 from meetstore.errors import StorageNotConfigured
 
 
@@ -72,19 +69,7 @@ class StorageConfigInput:
         return f"StorageConfigInput(bucket_name={self.bucket_name!r}, access_mode={self.access_mode.value!r})"
 
 
-@dataclass(frozen=True)
-class ActiveStorage:
-    """The configuration in force, ready for the upload and fetch paths (credentials sealed)."""
-
-    account_id: str
-    current: CurrentStorage
-    prefix: str
-    prefixes: CategoryPrefixes
-    target: S3Target
-    extra: dict[str, Any]
-
-
-def view_of(row: StorageConfigRow) -> dict[str, Any]:
+def view_of(row: StorageConfigRecord) -> dict[str, Any]:
     """The configuration as GET returns it: never a credential."""
     return {
         "provider": row.provider,
@@ -106,7 +91,7 @@ def view_of(row: StorageConfigRow) -> dict[str, Any]:
     }
 
 
-def view_with_extensions(row: StorageConfigRow, external_id: str | None) -> dict[str, Any]:
+def view_with_extensions(row: StorageConfigRecord, external_id: str | None) -> dict[str, Any]:
     """GET's body: the base fields plus the optional features that are set (never a credential)."""
     view = view_of(row)
     extra = row.extra or {}
@@ -122,67 +107,20 @@ def view_with_extensions(row: StorageConfigRow, external_id: str | None) -> dict
     return view
 
 
-def put_args_of(extra: dict[str, Any]) -> dict[str, str]:
-    """Extra PutObject/CreateMultipartUpload arguments every write carries (server-side encryption)."""
-    args: dict[str, str] = {}
-    if extra.get("server_side_encryption"):
-        args["ServerSideEncryption"] = str(extra["server_side_encryption"])
-        if extra.get("kms_key_id"):
-            args["SSEKMSKeyId"] = str(extra["kms_key_id"])
-    return args
-
-
-def active_of(row: StorageConfigRow, external_id: str | None = None) -> ActiveStorage:
-    prefixes = CategoryPrefixes(
-        audio=row.prefix_audio,
-        video=row.prefix_video,
-        transcript=row.prefix_transcript,
-        metadata=row.prefix_metadata,
-    )
-    extra = row.extra or {}
-    creds: Credentials
-    if extra.get("role_arn"):
-        creds = RoleCredentials(
-            str(extra["role_arn"]), external_id or "", int(extra.get("session_duration_s", 3600))
-        )
-    elif row.access_key_id_ct is not None and row.secret_key_ct is not None:
-        creds = SealedCredentials(row.account_id, row.access_key_id_ct, row.secret_key_ct)
-    else:
-        creds = None
-    return ActiveStorage(
-        account_id=row.account_id,
-        current=CurrentStorage(
-            bucket=row.bucket_name,
-            region=row.region,
-            endpoint_url=row.endpoint_url,
-            access_mode=AccessMode(row.access_mode),
-            version=row.version,
-        ),
-        prefix=row.prefix,
-        prefixes=prefixes,
-        target=S3Target(
-            cache_key=(row.account_id, row.version),
-            bucket=row.bucket_name,
-            region=row.region,
-            endpoint_url=row.endpoint_url,
-            credentials=creds,
-        ),
-        extra=dict(row.extra or {}),
-    )
-
-
 class StorageConfigService:
     def __init__(
         self,
-        db: Database,
+        tx: Transactions,
         box: SecretBox,
-        s3: S3ClientFactory,
+        probe: StorageProbe,
+        stores: Stores,
         settings: Settings,
         clock: SystemClock | None = None,
     ) -> None:
-        self._db = db
+        self._tx = tx
         self._box = box
-        self._s3 = s3
+        self._probe = probe
+        self._stores = stores
         self._settings = settings
         self._clock = clock or SystemClock()
 
@@ -197,8 +135,7 @@ class StorageConfigService:
     def validate(self, account_id: str, data: StorageConfigInput) -> list[dict[str, object]]:
         """Run the live checks for `data`; raise StorageValidationFailed. Saves nothing."""
         self._check_urls(data)
-        checks = validate_storage(
-            self._s3,
+        checks = self._probe.validate(
             self._target_for(account_id, data),
             data.access_mode,
             data.effective().distinct(data.prefix),
@@ -210,8 +147,7 @@ class StorageConfigService:
     def diagnose(self, account_id: str, data: StorageConfigInput) -> dict[str, Any]:
         """The deep check: per prefix, every operation meetstore uses, with what IAM is missing."""
         self._check_urls(data)
-        rows = diagnose_storage(
-            self._s3,
+        rows = self._probe.diagnose(
             self._target_for(account_id, data),
             data.effective().distinct(data.prefix),
             timeout_s=self._settings.validation_timeout_s,
@@ -239,8 +175,8 @@ class StorageConfigService:
 
     def external_id(self, account_id: str) -> str:
         """The account's random sts:ExternalId, generated on first use and then fixed."""
-        with self._db.session() as s:
-            acct = s.get(Account, account_id, with_for_update=True)
+        with self._tx.write() as tx:
+            acct = tx.accounts.get(account_id, lock=True)
             assert acct is not None
             if not acct.external_id:
                 acct.external_id = "ms-ext-" + secrets.token_urlsafe(24)
@@ -251,17 +187,13 @@ class StorageConfigService:
         self.validate(account_id, data)
         now = self._clock.now()
         eff = data.effective()
-        with self._db.session() as s:
-            acct = s.get(Account, account_id, with_for_update=True)
+        with self._tx.write() as tx:
+            acct = tx.accounts.get(account_id, lock=True)
             assert acct is not None
             acct.storage_version_seq += 1
-            row = s.get(StorageConfigRow, account_id)
-            created_at = now
-            if row is None:
-                row = StorageConfigRow(account_id=account_id)
-                s.add(row)
-            else:
-                created_at = row.created_at
+            found = tx.storage_configs.get(account_id)
+            row = found or tx.storage_configs.new(account_id)
+            created_at = found.created_at if found is not None else now
             row.version = acct.storage_version_seq
             row.provider = data.provider
             row.bucket_name = data.bucket_name
@@ -287,33 +219,26 @@ class StorageConfigService:
             row.created_at = created_at
             row.updated_at = now
             row.validated_at = now
-            s.flush()
+            tx.flush()
             view = view_with_extensions(row, acct.external_id)
-        self._s3.forget(account_id)
+        self._stores.forget(account_id)
         return view
 
     def get(self, account_id: str) -> dict[str, Any] | None:
-        with self._db.session() as s:
-            row = s.get(StorageConfigRow, account_id)
-            if row is None:
-                return None
-            acct = s.get(Account, account_id)
-            return view_with_extensions(row, acct.external_id if acct else None)
+        with self._tx.read() as tx:
+            found = tx.storage_configs.with_external_id(account_id)
+            return None if found is None else view_with_extensions(*found)
 
     def delete(self, account_id: str) -> None:
         """Remove the configuration and erase its sealed credentials; bucket contents are untouched."""
-        with self._db.session() as s:
-            row = s.get(StorageConfigRow, account_id)
+        with self._tx.write() as tx:
+            row = tx.storage_configs.get(account_id)
             if row is None:
                 raise StorageNotConfigured("No storage configuration is set for this account.")
-            s.delete(row)
-        self._s3.forget(account_id)
+            tx.storage_configs.delete(row)
+        self._stores.forget(account_id)
 
     def active(self, account_id: str) -> ActiveStorage | None:
-        with self._db.session() as s:
-            found = s.execute(
-                select(StorageConfigRow, Account.external_id)
-                .join(Account, Account.id == StorageConfigRow.account_id)
-                .where(StorageConfigRow.account_id == account_id)
-            ).first()
-            return None if found is None else active_of(found[0], found[1])
+        with self._tx.read() as tx:
+            found = tx.storage_configs.with_external_id(account_id)
+            return None if found is None else active_of(*found)

@@ -1,59 +1,53 @@
-"""The upload pipeline over the artifact outbox: claim, upload, retry, fail for good. (Issue 3.)
+"""The upload pipeline over the artifact outbox: claim, upload, record the outcome.
 
-Artifact rows are the durable outbox. A worker *claims* due rows with a lease (owner + expiry;
-`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single-writer `BEGIN IMMEDIATE` on SQLite), streams
-the spool file to the bucket the bot is pinned to, and records the outcome with an update fenced
-on its lease (`WHERE id = :id AND lease_owner = :me`): a worker that lost its lease changes
-nothing. A dead worker's lease expires and another worker takes the row over, first aborting the
-multipart upload the dead one left open.
+Artifact rows are the durable outbox (adapters/db/outbox.py). A worker *claims* due rows with a
+lease, streams the spool file to the store the bot is pinned to, and records the outcome as one
+named transition (domain/artifacts.py) on the row fenced on its lease: a worker that lost its
+lease changes nothing. A dead worker's lease expires and another worker takes the row over, first
+aborting the multipart upload the dead one left open (services/multipart.py).
 
-Outcomes: uploaded (spool file deleted, `*.processed` event); transient S3 error (retry with
-exponential backoff and full jitter, up to `upload_max_attempts`); permanent error (failed for
-good, spool file kept for `spool_retention_days`, `storage.upload_failed`). When the last artifact
-of a bot is final, the bot becomes Done (`bot.done`) in the same transaction.
+Outcomes: uploaded (spool copy deleted, `*.processed` event); transient S3 error (retried with
+backoff up to `upload_max_attempts`); permanent error (failed for good, spool copy kept for
+`spool_retention_days`, `storage.upload_failed`). When the last artifact of a bot is final, the
+bot becomes Done (`bot.done`) in the same transaction.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from meetstore.adapters.db.engine import Database
-from meetstore.adapters.db.repositories.artifacts import Artifacts, apply, progress_of
-from meetstore.adapters.db.repositories.bots import Bots
-from meetstore.adapters.db.tables import Artifact, Bot, WorkerHeartbeat
-from meetstore.adapters.platform_store.local import LocalPlatformStore
-from meetstore.adapters.s3.bucket import S3Bucket
-from meetstore.adapters.s3.upload import UploadCancelled
 from meetstore.config import Settings
 from meetstore.domain.artifacts import (
     ArtifactKind,
     BotStatus,
     UploadError,
     UploadState,
+    apply,
     mark_failed,
     mark_uploaded,
+    progress_of,
     schedule_retry,
 )
 from meetstore.domain.backoff import backoff_delay
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.fetch_policy import PinKind, PinnedLocation, same_bucket
-from meetstore.domain.ports import Clock
+from meetstore.domain.ports import Clock, ObjectStore, Spool
+from meetstore.domain.records import ArtifactRecord, BotRecord
+from meetstore.domain.repositories import Transaction, Transactions
 from meetstore.domain.storage_config import AccessMode
-from meetstore.errors import S3OperationError, Unavailable
+from meetstore.errors import S3OperationError, Unavailable, UploadCancelled
+from meetstore.services import multipart
 from meetstore.services.events import emit
 from meetstore.services.locations import Locations, StorageChanged, pin_of
+from meetstore.services.spool_janitor import SpoolJanitor
 
 log = logging.getLogger("meetstore.uploads")
 
@@ -65,7 +59,6 @@ PROCESSED_EVENT: dict[str, tuple[str, str]] = {
 
 SPOOL_MISSING = "SpoolFileMissing"
 STORAGE_NOT_ACCESSIBLE = "StorageNotAccessible"
-CLAIM_BATCH_MAX = 100
 
 
 class UploadOutcome(StrEnum):
@@ -121,37 +114,37 @@ def sha256_b64(hex_digest: str) -> str:
 class UploadService:
     def __init__(
         self,
-        db: Database,
+        tx: Transactions,
+        spool: Spool,
         settings: Settings,
         locations: Locations,
+        janitor: SpoolJanitor,
         *,
         clock: Clock | None = None,
         before_upload: Callable[[str], object] | None = None,
     ) -> None:
-        self._db = db
+        self._tx = tx
+        self._spool = spool
         self._settings = settings
         self._locations = locations
+        self._janitor = janitor
         self._clock: Clock = clock or SystemClock()
         self._before_upload = before_upload
         """Called with the account id before uploading to a custom bucket (the health check)."""
-
-    # --- paths ------------------------------------------------------------------------------------
-    def spool_path(self, bot_id: str, spool_name: str) -> Path:
-        return self._settings.spool_dir / bot_id / spool_name
 
     @property
     def _lease(self) -> timedelta:
         return timedelta(seconds=self._settings.lease_seconds)
 
-    # --- claiming ---------------------------------------------------------------------------------
+    # --- the outbox -------------------------------------------------------------------------------
     def claim(self, worker_id: str, limit: int = 1) -> list[ClaimedArtifact]:
         """Lease up to `limit` due pending artifacts to `worker_id` (one transaction)."""
         now = self._clock.now()
-        with self._db.session() as s:
-            claimed = self._artifacts(s).claim_due(worker_id, limit, now, self._lease)
+        with self._tx.write() as tx:
+            claimed = tx.artifacts.claim_due(worker_id, limit, now, self._lease)
             if not claimed:
                 return []
-            bots = Bots(s).by_ids(list({row.bot_id for row, _ in claimed}))
+            bots = tx.bots.by_ids(list({row.bot_id for row, _ in claimed}))
             pins = {bot.id: pin_of(bot) for bot in bots}
             return [
                 ClaimedArtifact(
@@ -176,111 +169,82 @@ class UploadService:
         """Extend the leases `worker_id` still holds among `ids`; returns those it still holds."""
         if not ids:
             return set()
-        with self._db.session() as s:
-            return self._artifacts(s).renew(worker_id, ids, self._clock.now() + self._lease)
+        with self._tx.write() as tx:
+            return tx.artifacts.renew(worker_id, ids, self._clock.now() + self._lease)
 
     def release(self, worker_id: str, ids: list[int]) -> None:
         """Give leases back at once (graceful shutdown), so another worker need not wait them out."""
-        if not ids:
-            return
-        with self._db.session() as s:
-            self._artifacts(s).release(worker_id, ids)
-
-    def _artifacts(self, s: Session) -> Artifacts:
-        return Artifacts(s, postgres=self._db.is_postgres)
+        if ids:
+            with self._tx.write() as tx:
+                tx.artifacts.release(worker_id, ids)
 
     def heartbeat(self, worker_id: str, kind: str = "upload") -> None:
-        now = self._clock.now()
-        with self._db.session() as s:
-            row = s.get(WorkerHeartbeat, worker_id)
-            if row is None:
-                s.add(WorkerHeartbeat(worker_id=worker_id, kind=kind, seen_at=now))
-            else:
-                row.seen_at = now
+        with self._tx.write() as tx:
+            tx.heartbeats.beat(worker_id, kind, self._clock.now())
 
     def forget_worker(self, worker_id: str) -> None:
-        with self._db.session() as s:
-            row = s.get(WorkerHeartbeat, worker_id)
-            if row is not None:
-                s.delete(row)
+        with self._tx.write() as tx:
+            tx.heartbeats.forget(worker_id)
 
     # --- one upload ------------------------------------------------------------------------------
     def process(
         self, item: ClaimedArtifact, worker_id: str, cancel: threading.Event | None = None
     ) -> UploadOutcome:
         """Upload one claimed artifact and record the outcome (fenced on the lease)."""
-        path = self.spool_path(item.bot_id, item.spool_name)
         pin = item.pin
         if pin is None:
-            return self._finish_failed(
-                item,
-                worker_id,
-                _Failure(
-                    STORAGE_NOT_ACCESSIBLE,
-                    "PutObject",
-                    "",
-                    "The bot has no pinned storage location; its files cannot be uploaded.",
-                ),
-            )
-        if not path.is_file():
+            no_pin = "The bot has no pinned storage location; its files cannot be uploaded."
+            return self._finish_failed(item, worker_id, _Failure(STORAGE_NOT_ACCESSIBLE, "PutObject", "", no_pin))
+        if not self._spool.exists(item.bot_id, item.spool_name):
             return self._finish_failed(item, worker_id, self._spool_missing(item, pin.bucket))
         try:
             store = self._locations.store_for(item.account_id, pin)
         except StorageChanged:
             return self._finish_failed(item, worker_id, self._not_accessible(item, pin))
-        if self._before_upload is not None and isinstance(store, S3Bucket) and pin.kind is PinKind.CUSTOM:
+        if self._before_upload is not None and pin.kind is PinKind.CUSTOM:
             try:
                 self._before_upload(item.account_id)
             except Exception as exc:  # the upload itself is the authority; a failed check never blocks it
                 log.warning("health check before upload failed: %s", type(exc).__name__)
 
-        recorded: list[str] = []
-        if isinstance(store, S3Bucket) and item.multipart_upload_id:
+        cleanup = store.multipart
+        if cleanup is not None and item.multipart_upload_id:
             try:
-                if store.abort_multipart(item.key, item.multipart_upload_id):
-                    log.info("aborted the multipart upload a previous worker left open for %s", item.key)
-                else:
-                    log.warning(
-                        "could not abort a multipart upload left open for %s; a bucket lifecycle "
-                        "rule should remove incomplete multipart uploads",
-                        item.key,
-                    )
+                multipart.abort_recorded(cleanup, item.key, item.multipart_upload_id)
                 self._set_multipart(item.id, worker_id, None)
             except S3OperationError as err:
                 return self._after_error(item, worker_id, _Failure.of(err))
-        if isinstance(store, S3Bucket) and item.taken_over:
+        if cleanup is not None and item.taken_over:
             # Killed between CreateMultipartUpload's answer and recording its UploadId, the dead
             # worker left an upload nobody knows of: abort whatever is open for this key.
-            self._abort_unrecorded(store, item)
+            multipart.abort_unrecorded(cleanup, item.key, item.size)
 
         token = cancel or threading.Event()
+        recorded: list[str] = []
 
         def on_created(upload_id: str) -> None:
             recorded.append(upload_id)
             if not self._set_multipart(item.id, worker_id, upload_id):
                 token.set()  # the lease is gone: stop, and let the manager abort this upload
 
-        digest = sha256_b64(item.sha256)
         try:
-            if isinstance(store, S3Bucket):
-                store.upload_file(
-                    path,
-                    item.key,
-                    content_type=item.content_type,
-                    sha256_b64=digest,
-                    on_multipart_created=on_created,
-                    cancel=token,
-                )
-            else:
-                store.upload_file(path, item.key, content_type=item.content_type, sha256_b64=digest)
+            store.upload_file(
+                self._spool.local_path(item.bot_id, item.spool_name),
+                item.key,
+                content_type=item.content_type,
+                sha256_b64=sha256_b64(item.sha256),
+                on_multipart_created=on_created,
+                cancel=token,
+            )
         except UploadCancelled:
             self.release(worker_id, [item.id])
             return UploadOutcome.RELEASED
         except S3OperationError as err:
-            if recorded and isinstance(store, S3Bucket):
-                self._abort_quietly(store, item, worker_id, recorded[-1])
+            if recorded and cleanup is not None:
+                if multipart.abort_quietly(cleanup, item.key, recorded[-1]):
+                    self._set_multipart(item.id, worker_id, None)
                 # A CreateMultipartUpload retried after a lost answer opened one more upload.
-                self._abort_unrecorded(store, item)
+                multipart.abort_unrecorded(cleanup, item.key, item.size)
             return self._after_error(item, worker_id, _Failure.of(err))
         except OSError as exc:  # the local platform store: disk full, checksum mismatch, ...
             failure = _Failure(
@@ -310,35 +274,9 @@ class UploadService:
                 log.warning("database unavailable recording an upload; retrying in %.1fs", delay)
                 delay = min(delay * 2, 5.0)
 
-    def _abort_unrecorded(self, store: S3Bucket, item: ClaimedArtifact) -> None:
-        """Best effort: abort every multipart upload open for the artifact's key. Only the lease
-        holder uploads to a key, so whatever is open there is left over from an earlier attempt."""
-        if item.size < store.transfer.multipart_threshold:
-            return  # a single PutObject leaves nothing behind
-        try:
-            aborted = store.abort_open_uploads(item.key)
-        except S3OperationError as err:
-            log.info(
-                "could not list multipart uploads left open for %s (%s); a bucket lifecycle rule "
-                "should remove incomplete multipart uploads",
-                item.key,
-                err.s3_error,
-            )
-            return
-        if aborted:
-            log.info("aborted %d unrecorded multipart upload(s) left open for %s", aborted, item.key)
-
-    def _abort_quietly(self, store: S3Bucket, item: ClaimedArtifact, worker_id: str, upload_id: str) -> None:
-        """After a failed multipart attempt (the manager already tried to abort it): make sure."""
-        try:
-            if store.abort_multipart(item.key, upload_id):
-                self._set_multipart(item.id, worker_id, None)
-        except S3OperationError:
-            pass  # recorded on the row: the next attempt aborts it
-
     def _set_multipart(self, artifact_id: int, worker_id: str, upload_id: str | None) -> bool:
-        with self._db.session() as s:
-            return self._artifacts(s).set_multipart(artifact_id, worker_id, upload_id)
+        with self._tx.write() as tx:
+            return tx.artifacts.set_multipart(artifact_id, worker_id, upload_id)
 
     def _spool_missing(self, item: ClaimedArtifact, bucket: str) -> _Failure:
         return _Failure(
@@ -360,10 +298,11 @@ class UploadService:
         )
 
     # --- outcomes ---------------------------------------------------------------------------------
-    def _locked(self, s: Session, item: ClaimedArtifact, worker_id: str) -> tuple[Bot, Artifact] | None:
+    @staticmethod
+    def _locked(tx: Transaction, item: ClaimedArtifact, worker_id: str) -> tuple[BotRecord, ArtifactRecord] | None:
         """Lock the bot (serialises "is this the last artifact?") and the artifact, fenced on the lease."""
-        bot = Bots(s).locked(item.bot_id)
-        row = self._artifacts(s).fenced(item.id, worker_id)
+        bot = tx.bots.locked(item.bot_id)
+        row = tx.artifacts.fenced(item.id, worker_id)
         return None if row is None else (bot, row)
 
     def _write_only_location(self, item: ClaimedArtifact) -> dict[str, Any]:
@@ -372,32 +311,24 @@ class UploadService:
         if pin is None or pin.kind is not PinKind.CUSTOM:
             return {}
         current = self._locations.current(item.account_id)
-        if current is None or not same_bucket(pin, current[0]):
-            return {}
-        if current[0].access_mode is not AccessMode.WRITE_ONLY:
+        if current is None or not same_bucket(pin, current) or current.access_mode is not AccessMode.WRITE_ONLY:
             return {}
         return {"bucket": pin.bucket, "key": item.key}
 
-    def _finish_uploaded(
-        self, item: ClaimedArtifact, worker_id: str, store: S3Bucket | LocalPlatformStore
-    ) -> UploadOutcome:
+    def _finish_uploaded(self, item: ClaimedArtifact, worker_id: str, store: ObjectStore) -> UploadOutcome:
         processed = PROCESSED_EVENT.get(item.kind)
         extra = self._write_only_location(item) if processed else {}
         now = self._clock.now()
-        with self._db.session() as s:
-            locked = self._locked(s, item, worker_id)
+        with self._tx.write() as tx:
+            locked = self._locked(tx, item, worker_id)
             if locked is None:
                 return UploadOutcome.LOST
             bot, row = locked
             apply(row, mark_uploaded(progress_of(row), now))
             if processed:
-                emit(s, bot, processed[0], message=processed[1], extra=extra, now=now)
-            self._maybe_done(s, bot, now)
-        self._delete_spool([(item.id, item.bot_id, item.spool_name)])
-        # Not only when this upload made the bot Done: another thread may have finished the bot's
-        # last upload while this one was deleting its file. Whichever marks its file deleted last
-        # sees the bot Done with nothing kept, and removes the folder.
-        self._remove_bot_dir_if_empty(item.bot_id)
+                emit(tx, bot, processed[0], message=processed[1], extra=extra, now=now)
+            self._maybe_done(tx, bot, now)
+        self._janitor.delete([(item.id, item.bot_id, item.spool_name)])
         log.debug("uploaded %s to %s", item.key, store.bucket)
         return UploadOutcome.UPLOADED
 
@@ -414,34 +345,29 @@ class UploadService:
                 http_status=failure.http_status,
             )
             return self._finish_failed(item, worker_id, gave_up)
-        delay = backoff_delay(
-            attempts, self._settings.upload_backoff_base_s, self._settings.upload_backoff_max_s
-        )
+        settings = self._settings
+        delay = backoff_delay(attempts, settings.upload_backoff_base_s, settings.upload_backoff_max_s)
         now = self._clock.now()
-        with self._db.session() as s:
-            row = self._artifacts(s).fenced(item.id, worker_id)
+        with self._tx.write() as tx:
+            row = tx.artifacts.fenced(item.id, worker_id)
             if row is None:
                 return UploadOutcome.LOST
             apply(row, schedule_retry(progress_of(row), failure.error, now + timedelta(seconds=delay)))
         log.info(
-            "transient %s uploading %s (attempt %d); retrying in %.2fs",
-            failure.code,
-            item.key,
-            attempts,
-            delay,
+            "transient %s uploading %s (attempt %d); retrying in %.2fs", failure.code, item.key, attempts, delay
         )
         return UploadOutcome.RETRY
 
     def _finish_failed(self, item: ClaimedArtifact, worker_id: str, failure: _Failure) -> UploadOutcome:
         now = self._clock.now()
-        with self._db.session() as s:
-            locked = self._locked(s, item, worker_id)
+        with self._tx.write() as tx:
+            locked = self._locked(tx, item, worker_id)
             if locked is None:
                 return UploadOutcome.LOST
             bot, row = locked
             apply(row, mark_failed(progress_of(row), failure.error, now))
             emit(
-                s,
+                tx,
                 bot,
                 "storage.upload_failed",
                 message=failure.message,
@@ -454,16 +380,16 @@ class UploadService:
                 },
                 now=now,
             )
-            self._maybe_done(s, bot, now)
+            self._maybe_done(tx, bot, now)
         log.warning("upload of %s failed for good: %s on %s", item.key, failure.code, failure.operation)
         return UploadOutcome.FAILED
 
-    def _maybe_done(self, s: Session, bot: Bot, now: datetime) -> None:
+    @staticmethod
+    def _maybe_done(tx: Transaction, bot: BotRecord, now: datetime) -> None:
         """Mark the bot Done when no artifact of it is pending any more (caller holds its lock)."""
-        artifacts = self._artifacts(s)
-        if bot.status == BotStatus.DONE.value or artifacts.count_of_bot(bot.id, UploadState.PENDING):
+        if bot.status == BotStatus.DONE.value or tx.artifacts.count_of_bot(bot.id, UploadState.PENDING.value):
             return
-        failed = artifacts.count_of_bot(bot.id, UploadState.FAILED)
+        failed = tx.artifacts.count_of_bot(bot.id, UploadState.FAILED.value)
         bot.status = BotStatus.DONE.value
         bot.done_at = now
         bot.updated_at = now
@@ -472,43 +398,4 @@ class UploadService:
             if not failed
             else f"The bot is done; {failed} file(s) failed to upload (see storage.upload_failed)."
         )
-        emit(s, bot, "bot.done", message=message, now=now)
-
-    # --- spool ------------------------------------------------------------------------------------
-    def _delete_spool(self, files: list[tuple[int, str, str]]) -> None:
-        """Delete spool files, then mark them deleted (a crash in between: the janitor finishes)."""
-        for _id, bot_id, name in files:
-            self.spool_path(bot_id, name).unlink(missing_ok=True)
-        ids = [f[0] for f in files]
-        if ids:
-            with self._db.session() as s:
-                self._artifacts(s).mark_spool_deleted(ids)
-
-    def _remove_bot_dir_if_empty(self, bot_id: str) -> None:
-        """Remove a Done bot's spool folder once no artifact file of it is kept."""
-        with self._db.read() as s:
-            bot = Bots(s).get(bot_id)
-            kept = self._artifacts(s).kept_in_spool(bot_id)
-            if bot is None or bot.status != BotStatus.DONE.value or kept:
-                return
-        folder = self._settings.spool_dir / bot_id
-        if folder.is_dir() and folder.resolve().parent == self._settings.spool_dir.resolve():
-            shutil.rmtree(folder, ignore_errors=True)
-
-    def purge_spool(self, batch: int = 500) -> int:
-        """The janitor: delete spool files of uploaded artifacts (left by a crash) and of failed
-        artifacts older than `spool_retention_days`. Returns how many files it removed."""
-        now = self._clock.now()
-        cutoff = now - timedelta(days=self._settings.spool_retention_days)
-        with self._db.session() as s:
-            rows = self._artifacts(s).spool_copies_due(cutoff, batch)
-            files = [(r.id, r.bot_id, r.spool_name) for r in rows]
-            for r in rows:
-                r.spool_deleted = True  # marked first: a concurrent retry then sees the file gone
-        for _id, bot_id, name in files:
-            self.spool_path(bot_id, name).unlink(missing_ok=True)
-        for bot_id in {f[1] for f in files}:
-            self._remove_bot_dir_if_empty(bot_id)
-        if files:
-            log.info("spool janitor removed %d file(s)", len(files))
-        return len(files)
+        emit(tx, bot, "bot.done", message=message, now=now)

@@ -31,16 +31,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import and_, exists, select
-from sqlalchemy.orm import Session, aliased
-
-from meetstore.adapters.db import outbox
-from meetstore.adapters.db.engine import Database
-from meetstore.adapters.db.tables import WebhookEvent
 from meetstore.adapters.net_guard import check_url_allowed, parse_http_url, resolve
 from meetstore.config import Settings
 from meetstore.domain.backoff import backoff_delay
 from meetstore.domain.clock import SystemClock
+from meetstore.domain.records import WebhookEventRecord
+from meetstore.domain.repositories import Transaction, Transactions
 from meetstore.errors import EndpointNotAllowed, InvalidRequest, NotFound
 from meetstore.services.accounts import AccountService
 
@@ -60,7 +56,6 @@ DELIVERY_HEADER = "X-MeetStream-Delivery"
 ATTEMPT_HEADER = "X-MeetStream-Attempt"
 
 MAX_ERROR_CHARS = 300
-_CANDIDATES_PER_SLOT = 8
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -181,8 +176,8 @@ def _clip(text: str) -> str:
 
 
 class WebhookService:
-    def __init__(self, db: Database, settings: Settings, accounts: AccountService) -> None:
-        self._db = db
+    def __init__(self, tx: Transactions, settings: Settings, accounts: AccountService) -> None:
+        self._tx = tx
         self._settings = settings
         self._accounts = accounts
         self._clock = SystemClock()
@@ -207,40 +202,16 @@ class WebhookService:
         if limit <= 0:
             return []
         at = now or self._clock.now()
-        e = WebhookEvent
-        earlier = aliased(WebhookEvent)
-        blocked = exists().where(
-            and_(earlier.bot_id == e.bot_id, earlier.id < e.id, earlier.state.not_in((DELIVERED, DEAD)))
-        )
-        flying = aliased(WebhookEvent)
-        receiver_busy = exists().where(
-            and_(
-                flying.account_id == e.account_id,
-                flying.callback_url == e.callback_url,
-                flying.state == PENDING,
-                flying.lease_expires_at > at,
-            )
-        )
-        stmt = (
-            select(e)
-            .where(*outbox.due(e, at), ~blocked, ~receiver_busy)
-            .order_by(e.id)
-            .limit(limit * _CANDIDATES_PER_SLOT)
-        )
-        stmt = outbox.claimable(stmt, postgres=self._db.is_postgres, of=e)
-        in_flight_stmt = select(e.account_id, e.callback_url).where(
-            e.state == PENDING, e.lease_expires_at.is_not(None), e.lease_expires_at > at
-        )
         claimed: list[Delivery] = []
         expires = at + timedelta(seconds=self.lease_seconds)
-        with self._db.session() as s:
-            busy = {receiver_key(a, u) for a, u in s.execute(in_flight_stmt).all()}
-            for row in s.scalars(stmt).all():
+        with self._tx.write() as tx:
+            busy = {receiver_key(a, u) for a, u in tx.webhook_events.receivers_in_flight(at)}
+            for row in tx.webhook_events.claimable(at, limit):
                 key = receiver_key(row.account_id, row.callback_url)
                 if key in busy:
                     continue
                 busy.add(key)
-                outbox.take_lease(row, owner, expires)
+                tx.webhook_events.lease(row, owner, expires)
                 claimed.append(
                     Delivery(
                         id=row.id,
@@ -301,21 +272,21 @@ class WebhookService:
     # ---- outcomes ------------------------------------------------------------------------------
 
     @staticmethod
-    def _leased_row(s: Session, delivery: Delivery) -> WebhookEvent | None:
+    def _leased_row(tx: Transaction, delivery: Delivery) -> WebhookEventRecord | None:
         """The event, locked, while this delivery's lease still holds (else someone else has it)."""
-        return outbox.fenced(s, WebhookEvent, delivery.id, delivery.lease_owner)
+        return tx.webhook_events.fenced(delivery.id, delivery.lease_owner)
 
     def record(self, delivery: Delivery, outcome: Outcome, *, now: datetime | None = None) -> str:
         """Delivered on 2xx; otherwise attempts+1 and retry later, or dead when too old."""
         at = now or self._clock.now()
         deadline = delivery.created_at + timedelta(seconds=self._settings.webhook_max_age_s)
-        with self._db.session() as s:
-            row = self._leased_row(s, delivery)
+        with self._tx.write() as tx:
+            row = self._leased_row(tx, delivery)
             if row is None:
                 return "lost"
             row.attempts += 1
             row.last_status = outcome.status
-            outbox.end_lease(row)
+            tx.webhook_events.end_lease(row)
             if outcome.ok:
                 row.state = DELIVERED
                 row.delivered_at = at
@@ -335,13 +306,13 @@ class WebhookService:
             return PENDING
 
     def mark_dead(self, delivery: Delivery, reason: str) -> str:
-        with self._db.session() as s:
-            row = self._leased_row(s, delivery)
+        with self._tx.write() as tx:
+            row = self._leased_row(tx, delivery)
             if row is None:
                 return "lost"
             row.state = DEAD
             row.last_error = _clip(reason)
-            outbox.end_lease(row)
+            tx.webhook_events.end_lease(row)
             row.next_attempt_at = None
             return DEAD
 
@@ -349,6 +320,6 @@ class WebhookService:
         """Give leases back without counting an attempt (a worker stopping mid-way)."""
         if not deliveries:
             return
-        with self._db.session() as s:
+        with self._tx.write() as tx:
             for owner in {d.lease_owner for d in deliveries}:
-                outbox.release(s, WebhookEvent, owner, [d.id for d in deliveries if d.lease_owner == owner])
+                tx.webhook_events.release(owner, [d.id for d in deliveries if d.lease_owner == owner])

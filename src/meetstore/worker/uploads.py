@@ -49,9 +49,11 @@ class UploadWorker:
         *,
         worker_id: str | None = None,
         sweeper: Callable[[], object] | None = None,
+        janitor: Callable[[], object] | None = None,
     ) -> None:
         self._uploads = uploads
         self._sweeper = sweeper
+        self._janitor = janitor
         self._settings = settings
         self.concurrency = max(1, concurrency)
         self.worker_id = worker_id or new_worker_id()
@@ -72,35 +74,19 @@ class UploadWorker:
         settings = self._settings
         purge_every = min(JANITOR_MAX_INTERVAL_S, max(1.0, settings.spool_retention_days * 86400.0 / 10.0))
         sweep_every = max(0.1, min(30.0, settings.runtime_stale_after_s / 4.0))
-        helper = self._keeper_stop
-        self._helpers = [
-            # Renewals run on their own thread: a slow janitor pass never delays one.
-            SupervisedLoop(
-                f"{self.worker_id}-keeper",
-                self._keep,
-                interval_s=max(0.05, min(settings.lease_seconds / 3.0, 5.0)),
-                stop=helper,
-                first_wait_s=max(0.05, min(settings.lease_seconds / 3.0, 5.0)),
-            ),
-            # Soon after start too: a crash may have left spool files behind.
-            SupervisedLoop(
-                f"{self.worker_id}-janitor",
-                self._purge,
-                interval_s=purge_every,
-                stop=helper,
-                first_wait_s=min(purge_every, 5.0),
-            ),
-        ]
-        if self._sweeper is not None:
-            self._helpers.append(
-                SupervisedLoop(
-                    f"{self.worker_id}-sweeper",
-                    self._sweep,
-                    interval_s=sweep_every,
-                    stop=helper,
-                    first_wait_s=min(sweep_every, 5.0),
-                )
+
+        def helper(name: str, step: Callable[[], bool], every: float, first: float) -> SupervisedLoop:
+            return SupervisedLoop(
+                f"{self.worker_id}-{name}", step, interval_s=every, stop=self._keeper_stop, first_wait_s=first
             )
+
+        # Renewals run on a thread of their own: a slow janitor pass never delays one.
+        keep_every = max(0.05, min(settings.lease_seconds / 3.0, 5.0))
+        self._helpers = [helper("keeper", self._keep, keep_every, keep_every)]
+        if self._janitor is not None:  # soon after start too: a crash may have left spool files behind
+            self._helpers.append(helper("janitor", self._purge, purge_every, min(purge_every, 5.0)))
+        if self._sweeper is not None:
+            self._helpers.append(helper("sweeper", self._sweep, sweep_every, min(sweep_every, 5.0)))
         self._threads = [
             SupervisedLoop(
                 f"{self.worker_id}-{n}", self._upload_one, interval_s=settings.poll_interval_s, stop=self._stopping
@@ -188,7 +174,8 @@ class UploadWorker:
         return False
 
     def _purge(self) -> bool:
-        self._uploads.purge_spool()
+        assert self._janitor is not None
+        self._janitor()
         return False
 
     def _sweep(self) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlalchemy.orm import Session
@@ -23,6 +23,11 @@ from meetstore.adapters.db.tables import Artifact, WebhookEvent
 PENDING = "pending"
 
 Row = TypeVar("Row", Artifact, WebhookEvent)
+
+
+class Leased(Protocol):
+    lease_owner: str | None
+    lease_expires_at: datetime | None
 
 
 def due(model: type[Artifact] | type[WebhookEvent], now: datetime) -> list[ColumnElement[bool]]:
@@ -41,7 +46,7 @@ def claimable(query: Select[Any], *, postgres: bool, of: Any = None) -> Select[A
     return query
 
 
-def take_lease(row: Artifact | WebhookEvent, owner: str, expires_at: datetime) -> bool:
+def take_lease(row: Leased, owner: str, expires_at: datetime) -> bool:
     """Lease a claimed row to `owner`; True when a lease was still on it (its holder died or
     stalled mid-attempt: the row is being taken over)."""
     taken_over = row.lease_owner is not None
@@ -50,7 +55,7 @@ def take_lease(row: Artifact | WebhookEvent, owner: str, expires_at: datetime) -
     return taken_over
 
 
-def end_lease(row: Artifact | WebhookEvent) -> None:
+def end_lease(row: Leased) -> None:
     row.lease_owner = None
     row.lease_expires_at = None
 

@@ -8,9 +8,10 @@ from pydantic import SecretStr
 
 from meetstore.adapters.platform_store.local import LocalPlatformStore, load_signing_key
 from meetstore.adapters.s3.bucket import S3Bucket
-from meetstore.adapters.s3.clients import PlainCredentials, S3ClientFactory, S3Target
+from meetstore.adapters.s3.clients import S3ClientFactory
 from meetstore.adapters.s3.upload import transfer_config
 from meetstore.config import Settings
+from meetstore.domain.storage_target import PlainCredentials, S3Target
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +64,11 @@ class LocalPlatformStore:
     def bucket(self) -> str:
         return LOCAL_BUCKET
 
+    @property
+    def multipart(self) -> None:
+        """A folder has no multipart uploads to clean up."""
+        return None
+
     def path_of(self, key: str) -> Path:
         if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in key.split("/")):
             raise ValueError("unsafe key")
@@ -71,7 +77,17 @@ class LocalPlatformStore:
             raise ValueError("unsafe key")
         return path
 
-    def upload_file(self, path: Path, key: str, *, content_type: str, sha256_b64: str) -> None:
+    def upload_file(
+        self,
+        path: Path,
+        key: str,
+        *,
+        content_type: str,
+        sha256_b64: str,
+        on_multipart_created: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """Copy the file in (checking its SHA-256); a copy is one step, never multipart."""
         dest = self.path_of(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + f".part-{secrets.token_hex(4)}")

@@ -25,7 +25,7 @@ def sha256_b64_of_bytes(data: bytes) -> str:
 
 
 class S3Bucket:
-    """The `ObjectStore` port over a (cached) boto3 client."""
+    """The `ObjectStore` port over a (cached) boto3 client, with its `MultipartCleanup`."""
 
     def __init__(
         self,
@@ -49,6 +49,15 @@ class S3Bucket:
     @property
     def client(self) -> Any:
         return self._client
+
+    @property
+    def multipart(self) -> S3Bucket:
+        return self
+
+    @property
+    def multipart_threshold(self) -> int:
+        threshold: int = self.transfer.multipart_threshold
+        return threshold
 
     def presign_get(self, key: str, expires_in: int) -> str:
         url: str = self._client.generate_presigned_url(

@@ -19,52 +19,14 @@ from botocore.config import Config
 from pydantic import SecretStr
 
 from meetstore.domain.ports import SecretBox
-
-ACCESS_KEY_PURPOSE = "storage.access_key_id"
-SECRET_KEY_PURPOSE = "storage.secret_key"
-
-
-@dataclass(frozen=True)
-class SealedCredentials:
-    account_id: str
-    access_key_id_ct: bytes
-    secret_key_ct: bytes
-
-    def __repr__(self) -> str:
-        return f"SealedCredentials(account_id={self.account_id!r})"
-
-
-@dataclass(frozen=True)
-class PlainCredentials:
-    access_key_id: SecretStr
-    secret_key: SecretStr
-
-
-@dataclass(frozen=True)
-class RoleCredentials:
-    """Assume `role_arn` with meetstore's own AWS identity, sending the account's external id."""
-
-    role_arn: str
-    external_id: str
-    session_duration_s: int = 3600
-
-
-Credentials = SealedCredentials | PlainCredentials | RoleCredentials | None
-"""None: the default AWS credential chain (platform bucket on an instance role)."""
-
-
-@dataclass(frozen=True)
-class S3Target:
-    """Everything needed to talk to one bucket."""
-
-    cache_key: tuple[str, int]
-    bucket: str
-    region: str
-    endpoint_url: str | None
-    credentials: Credentials
-
-    def __repr__(self) -> str:
-        return f"S3Target(bucket={self.bucket!r}, region={self.region!r}, endpoint_url={self.endpoint_url!r})"
+from meetstore.domain.storage_target import (
+    ACCESS_KEY_PURPOSE,
+    SECRET_KEY_PURPOSE,
+    Credentials,
+    PlainCredentials,
+    RoleCredentials,
+    S3Target,
+)
 
 
 class S3ClientFactory:

@@ -11,9 +11,10 @@ from typing import Any
 
 import httpx
 
-from meetstore.adapters.s3.clients import S3ClientFactory, S3Target
+from meetstore.adapters.s3.clients import S3ClientFactory
 from meetstore.adapters.s3.errors import translate
 from meetstore.adapters.s3.validation import client_or_fail
+from meetstore.domain.storage_target import S3Target
 from meetstore.errors import StorageValidationFailed
 
 BODY = b"meetstore diagnosis object: safe to delete\n"

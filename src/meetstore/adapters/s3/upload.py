@@ -27,16 +27,13 @@ from s3transfer.manager import TransferManager
 from s3transfer.subscribers import BaseSubscriber
 
 from meetstore.adapters.s3.errors import translate
+from meetstore.errors import UploadCancelled
 
 MB = 1024 * 1024
 log = logging.getLogger("meetstore.upload")
 
 MultipartCallback = Callable[[str], None]
 """Called with the UploadId as soon as CreateMultipartUpload returns (on an s3transfer thread)."""
-
-
-class UploadCancelled(Exception):
-    """The caller cancelled the upload (its lease was lost, or the worker is shutting down)."""
 
 
 def transfer_config(threshold_mb: int, chunksize_mb: int, max_concurrency: int) -> TransferConfig:

@@ -15,9 +15,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from meetstore.adapters.s3.bucket import S3Bucket
-from meetstore.adapters.s3.clients import RoleCredentials, S3ClientFactory, S3Target
+from meetstore.adapters.s3.clients import S3ClientFactory
 from meetstore.adapters.s3.errors import explain
 from meetstore.domain.storage_config import AccessMode, probe_key
+from meetstore.domain.storage_target import RoleCredentials, S3Target
 from meetstore.errors import S3OperationError, StorageValidationFailed
 
 PROBE_BODY = b"meetstore write probe: safe to delete\n"

@@ -22,9 +22,10 @@ from meetstore.api.schemas.bots import IngestStatusIn
 from meetstore.api.schemas.responses import BotStatusOut, IngestFileOut, IngestLeftOut
 from meetstore.container import Container, runtime_token
 from meetstore.domain.artifacts import ACCEPTED_NAME_PATTERN
+from meetstore.domain.ports import SpoolWriter
 from meetstore.errors import BotNotFound, InvalidApiKey, InvalidRequest, NotAuthenticated
 from meetstore.services.bots import parse_bot_id
-from meetstore.services.ingest import CHUNK_BYTES, SpoolWriter
+from meetstore.services.ingest import CHUNK_BYTES
 
 router = APIRouter(prefix="/internal/v1/bots", tags=["ingest"])
 
@@ -51,7 +52,7 @@ def require_runtime(request: Request, container: ContainerDep) -> None:
     bot_id = request.path_params.get("bot_id")
     if isinstance(bot_id, str):
         with suppress(BotNotFound):  # the route answers that itself
-            container.ingest.runtime_seen(bot_id)  # the runtime is alive (throttled write)
+            container.runtime_status.runtime_seen(bot_id)  # the runtime is alive (throttled write)
 
 
 RuntimeDep = Annotated[None, Depends(require_runtime)]
@@ -139,7 +140,7 @@ async def put_file(
 @router.get("/{bot_id}/status", response_model=None, responses={**ok(BotStatusOut), **errors(NO_BOT)})
 def get_status(bot_id: BotIdPath, container: ContainerDep, _auth: RuntimeDep) -> dict[str, Any]:
     """The bot's status, so a runtime notices `remove_bot` (status Leaving)."""
-    return {"bot_id": parse_bot_id(bot_id), "status": container.ingest.status_of(bot_id)}
+    return {"bot_id": parse_bot_id(bot_id), "status": container.runtime_status.status_of(bot_id)}
 
 
 @router.post(
@@ -150,7 +151,7 @@ def get_status(bot_id: BotIdPath, container: ContainerDep, _auth: RuntimeDep) ->
 def post_status(
     bot_id: BotIdPath, body: IngestStatusIn, container: ContainerDep, _auth: RuntimeDep
 ) -> dict[str, Any]:
-    status = container.ingest.set_status(bot_id, body.status)
+    status = container.runtime_status.set_status(bot_id, body.status)
     return {"bot_id": parse_bot_id(bot_id), "status": status}
 
 
@@ -163,4 +164,4 @@ def post_status(
     },
 )
 def post_left(bot_id: BotIdPath, container: ContainerDep, _auth: RuntimeDep) -> dict[str, Any]:
-    return container.ingest.left(bot_id)
+    return container.handin.left(bot_id)

@@ -12,44 +12,11 @@ from sqlalchemy.orm import Session
 
 from meetstore.adapters.db import outbox
 from meetstore.adapters.db.tables import Artifact
-from meetstore.domain.artifacts import UploadError, UploadProgress, UploadState
+from meetstore.domain.artifacts import UploadState
+from meetstore.domain.records import ArtifactRecord
+from meetstore.domain.repositories import NewArtifact
 
 CLAIM_BATCH_MAX = 100
-
-
-def progress_of(row: Artifact) -> UploadProgress:
-    error = None
-    if row.last_error_code is not None or row.last_error_message is not None:
-        error = UploadError(
-            row.last_error_code or "", row.last_error_operation or "", row.last_error_message or ""
-        )
-    return UploadProgress(
-        state=UploadState(row.state),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        lease_owner=row.lease_owner,
-        lease_expires_at=row.lease_expires_at,
-        multipart_upload_id=row.multipart_upload_id,
-        uploaded_at=row.uploaded_at,
-        failed_at=row.failed_at,
-        last_error=error,
-    )
-
-
-def apply(row: Artifact, progress: UploadProgress) -> None:
-    """Write a transition's result onto the row (in the caller's transaction)."""
-    row.state = progress.state.value
-    row.attempts = progress.attempts
-    row.next_attempt_at = progress.next_attempt_at
-    row.lease_owner = progress.lease_owner
-    row.lease_expires_at = progress.lease_expires_at
-    row.multipart_upload_id = progress.multipart_upload_id
-    row.uploaded_at = progress.uploaded_at
-    row.failed_at = progress.failed_at
-    error = progress.last_error
-    row.last_error_code = error.code if error else None
-    row.last_error_operation = error.operation if error else None
-    row.last_error_message = error.message if error else None
 
 
 class Artifacts:
@@ -60,7 +27,7 @@ class Artifacts:
         self._postgres = postgres
 
     # --- the outbox -----------------------------------------------------------------------------
-    def claim_due(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[tuple[Artifact, bool]]:
+    def claim_due(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[tuple[ArtifactRecord, bool]]:
         """Lease up to `limit` due rows, oldest due first; each with whether it was taken over."""
         query = (
             select(Artifact)
@@ -90,13 +57,90 @@ class Artifacts:
         return bool(getattr(result, "rowcount", 0))
 
     # --- a bot's artifacts ----------------------------------------------------------------------
-    def count_of_bot(self, bot_id: str, state: UploadState | None = None) -> int:
+    def add(self, artifacts: Sequence[NewArtifact]) -> None:
+        self._s.add_all(
+            Artifact(
+                bot_id=a.bot_id,
+                account_id=a.account_id,
+                kind=a.kind,
+                category=a.category,
+                seq=a.seq,
+                participant=a.participant,
+                spool_name=a.spool_name,
+                key=a.key,
+                content_type=a.content_type,
+                size=a.size,
+                sha256=a.sha256,
+                state=a.state,
+                attempts=0,
+                next_attempt_at=a.now,
+                taken_at_s=a.taken_at_s,
+                created_at=a.now,
+            )
+            for a in artifacts
+        )
+
+    def count_of_bot(self, bot_id: str, state: str | None = None) -> int:
         query = select(func.count()).select_from(Artifact).where(Artifact.bot_id == bot_id)
         if state is not None:
-            query = query.where(Artifact.state == state.value)
+            query = query.where(Artifact.state == state)
         return int(self._s.scalar(query) or 0)
 
-    def failed_of_bot(self, bot_id: str) -> list[Artifact]:
+    def of_bot(self, bot_id: str) -> list[ArtifactRecord]:
+        return list(
+            self._s.scalars(
+                select(Artifact)
+                .where(Artifact.bot_id == bot_id)
+                .order_by(Artifact.kind, Artifact.seq, Artifact.participant, Artifact.id)
+            )
+        )
+
+    def of_kinds(self, bot_id: str, kinds: Sequence[str]) -> list[ArtifactRecord]:
+        return list(
+            self._s.scalars(
+                select(Artifact)
+                .where(Artifact.bot_id == bot_id, Artifact.kind.in_(kinds))
+                .order_by(Artifact.kind, Artifact.seq, Artifact.participant)
+            )
+        )
+
+    def first_of_kind(self, bot_id: str, kind: str) -> Artifact | None:
+        return self._s.execute(
+            select(Artifact)
+            .where(Artifact.bot_id == bot_id, Artifact.kind == kind)
+            .order_by(Artifact.seq)
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def state_counts(self, bot_id: str, kind: str) -> dict[str, int]:
+        counts = self._s.execute(
+            select(Artifact.state, func.count())
+            .where(Artifact.bot_id == bot_id, Artifact.kind == kind)
+            .group_by(Artifact.state)
+        ).all()
+        return {str(state): int(n) for state, n in counts}
+
+    def first_failed(self, bot_id: str, kind: str) -> Artifact | None:
+        return self._s.execute(
+            select(Artifact)
+            .where(
+                Artifact.bot_id == bot_id, Artifact.kind == kind, Artifact.state == UploadState.FAILED.value
+            )
+            .order_by(Artifact.seq)
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def page_of_kind(self, bot_id: str, kind: str, after_seq: int, limit: int) -> list[ArtifactRecord]:
+        return list(
+            self._s.scalars(
+                select(Artifact)
+                .where(Artifact.bot_id == bot_id, Artifact.kind == kind, Artifact.seq > after_seq)
+                .order_by(Artifact.seq)
+                .limit(limit)
+            )
+        )
+
+    def failed_of_bot(self, bot_id: str) -> list[ArtifactRecord]:
         return list(
             self._s.scalars(
                 select(Artifact)
@@ -121,7 +165,7 @@ class Artifacts:
         if ids:
             self._s.execute(update(Artifact).where(Artifact.id.in_(ids)).values(spool_deleted=True))
 
-    def spool_copies_due(self, failed_before: datetime, limit: int) -> list[Artifact]:
+    def spool_copies_due(self, failed_before: datetime, limit: int) -> list[ArtifactRecord]:
         """Spool copies no longer needed: of uploaded files (left by a crash), and of failed files
         whose retention ended."""
         query = (

@@ -1,32 +1,105 @@
-"""Bot rows: the named queries of the upload pipeline."""
+"""Bot rows: named queries."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meetstore.adapters.db.tables import Bot
+from meetstore.domain.records import BotRecord
+from meetstore.domain.repositories import DuplicateIdempotencyKey, NewBot
 
 
 class Bots:
-    """The bot queries the upload pipeline needs, in one transaction."""
-
     def __init__(self, s: Session) -> None:
         self._s = s
 
+    def add(self, bot: NewBot) -> Bot:
+        row = Bot(
+            id=bot.id,
+            account_id=bot.account_id,
+            transcript_id=bot.transcript_id,
+            transcript_provider=bot.transcript_provider,
+            meeting_link=bot.meeting_link,
+            bot_name=bot.bot_name,
+            status=bot.status,
+            callback_url=bot.callback_url,
+            options=bot.options,
+            idempotency_key=bot.idempotency_key,
+            runtime=bot.runtime,
+            created_at=bot.now,
+            updated_at=bot.now,
+        )
+        self._s.add(row)
+        try:
+            self._s.flush()
+        except IntegrityError as exc:
+            if bot.idempotency_key is None:
+                raise
+            raise DuplicateIdempotencyKey(bot.idempotency_key) from exc
+        return row
+
+    def get(self, bot_id: str, *, lock: bool = False) -> Bot | None:
+        return self._s.get(Bot, bot_id, with_for_update=lock)
+
     def locked(self, bot_id: str) -> Bot:
-        """The bot, locked: serialises "is this its last artifact?" between upload threads."""
         return self._s.execute(select(Bot).where(Bot.id == bot_id).with_for_update()).scalar_one()
 
-    def get(self, bot_id: str) -> Bot | None:
-        return self._s.get(Bot, bot_id)
+    def of_account(self, bot_id: str, account_id: str, *, lock: bool = False) -> Bot | None:
+        query = select(Bot).where(Bot.id == bot_id, Bot.account_id == account_id)
+        if lock:
+            query = query.with_for_update()
+        return self._s.execute(query).scalar_one_or_none()
 
-    def of_account_locked(self, bot_id: str, account_id: str) -> Bot | None:
+    def by_ids(self, ids: Sequence[str]) -> list[BotRecord]:
+        return list(self._s.scalars(select(Bot).where(Bot.id.in_(ids))))
+
+    def by_idempotency_key(self, account_id: str, key: str) -> Bot | None:
         return self._s.execute(
-            select(Bot).where(Bot.id == bot_id, Bot.account_id == account_id).with_for_update()
+            select(Bot).where(Bot.account_id == account_id, Bot.idempotency_key == key)
         ).scalar_one_or_none()
 
-    def by_ids(self, ids: Sequence[str]) -> list[Bot]:
-        return list(self._s.scalars(select(Bot).where(Bot.id.in_(ids))))
+    def by_transcript(self, transcript_id: str, account_id: str) -> Bot | None:
+        return self._s.execute(
+            select(Bot).where(Bot.transcript_id == transcript_id, Bot.account_id == account_id)
+        ).scalar_one_or_none()
+
+    def page(self, account_id: str, after: tuple[datetime, str] | None, limit: int) -> list[BotRecord]:
+        query = select(Bot).where(Bot.account_id == account_id)
+        if after is not None:
+            created_at, last_id = after
+            query = query.where(
+                or_(Bot.created_at < created_at, and_(Bot.created_at == created_at, Bot.id < last_id))
+            )
+        query = query.order_by(Bot.created_at.desc(), Bot.id.desc()).limit(limit)
+        return list(self._s.execute(query).scalars())
+
+    def stale_live(self, statuses: Sequence[str], cutoff: datetime, limit: int) -> list[str]:
+        return list(
+            self._s.scalars(
+                select(Bot.id)
+                .where(
+                    Bot.status.in_(statuses),
+                    Bot.pin_kind.is_(None),
+                    or_(
+                        Bot.runtime_seen_at < cutoff,
+                        and_(Bot.runtime_seen_at.is_(None), Bot.updated_at < cutoff),
+                    ),
+                )
+                .order_by(Bot.updated_at)
+                .limit(limit)
+            )
+        )
+
+    def touch_runtime(self, ids: Sequence[str], now: datetime) -> int:
+        result = self._s.execute(
+            update(Bot)
+            .where(Bot.id.in_(ids), Bot.pin_kind.is_(None))
+            .values(runtime_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

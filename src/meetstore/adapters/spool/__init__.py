@@ -1,0 +1,1 @@
+"""The spool: where recorded files wait for upload."""

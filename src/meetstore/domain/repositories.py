@@ -1,0 +1,264 @@
+"""The repository ports: every query a service makes, by name, and the transaction they run in.
+
+`adapters/db/repositories` implements them over SQLAlchemy; unit tests of services implement
+them in memory. A `Transaction` commits when its `with` block ends without an error and rolls back
+otherwise; a database outage surfaces as `errors.Unavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from meetstore.domain.records import (
+    AccountRecord,
+    ArtifactRecord,
+    BotRecord,
+    StorageConfigRecord,
+    WebhookEventRecord,
+)
+
+
+class AccountQueries(Protocol):
+    def add(self, *, id: str, name: str, api_key_hash: str, webhook_secret_ct: bytes, now: datetime) -> None: ...
+
+    def get(self, account_id: str, *, lock: bool = False) -> AccountRecord | None: ...
+
+    def key_owner(self, api_key_hash: str) -> tuple[str, datetime | None] | None:
+        """(account id, revoked_at) of an API key's hash."""
+        ...
+
+    def count(self) -> int: ...
+
+    def ids(self) -> list[str]: ...
+
+
+class StorageConfigQueries(Protocol):
+    def get(self, account_id: str, *, lock: bool = False) -> StorageConfigRecord | None: ...
+
+    def with_external_id(self, account_id: str) -> tuple[StorageConfigRecord, str | None] | None:
+        """The configuration in force and the account's external id, in one read."""
+        ...
+
+    def new(self, account_id: str) -> StorageConfigRecord:
+        """A new row for the account, added to the transaction (fields set by the caller)."""
+        ...
+
+    def delete(self, row: StorageConfigRecord) -> None: ...
+
+    def account_ids(self) -> list[str]: ...
+
+    def count(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class NewBot:
+    id: str
+    account_id: str
+    transcript_id: str
+    transcript_provider: str
+    meeting_link: str
+    bot_name: str
+    status: str
+    callback_url: str | None
+    options: dict[str, Any]
+    idempotency_key: str | None
+    runtime: str
+    now: datetime
+
+
+class DuplicateIdempotencyKey(Exception):
+    """Another bot of the account was created with the same Idempotency-Key meanwhile."""
+
+
+class BotQueries(Protocol):
+    def add(self, bot: NewBot) -> BotRecord:
+        """Insert now; DuplicateIdempotencyKey when the key is taken."""
+        ...
+
+    def get(self, bot_id: str, *, lock: bool = False) -> BotRecord | None: ...
+
+    def locked(self, bot_id: str) -> BotRecord:
+        """The bot, locked: serialises "is this its last artifact?" between upload threads."""
+        ...
+
+    def of_account(self, bot_id: str, account_id: str, *, lock: bool = False) -> BotRecord | None: ...
+
+    def by_ids(self, ids: Sequence[str]) -> list[BotRecord]: ...
+
+    def by_idempotency_key(self, account_id: str, key: str) -> BotRecord | None: ...
+
+    def by_transcript(self, transcript_id: str, account_id: str) -> BotRecord | None: ...
+
+    def page(self, account_id: str, after: tuple[datetime, str] | None, limit: int) -> list[BotRecord]:
+        """Newest first, continuing after (created_at, id); `limit` rows at most."""
+        ...
+
+    def stale_live(self, statuses: Sequence[str], cutoff: datetime, limit: int) -> list[str]:
+        """Bots not handed in, in `statuses`, whose runtime was last seen before `cutoff`."""
+        ...
+
+    def touch_runtime(self, ids: Sequence[str], now: datetime) -> int:
+        """Record that the runtime of these (not handed-in) bots is alive; how many rows changed."""
+        ...
+
+
+@dataclass(frozen=True)
+class NewArtifact:
+    bot_id: str
+    account_id: str
+    kind: str
+    category: str
+    seq: int
+    participant: str
+    spool_name: str
+    key: str
+    content_type: str
+    size: int
+    sha256: str
+    state: str
+    taken_at_s: float | None
+    now: datetime
+
+
+class ArtifactQueries(Protocol):
+    def add(self, artifacts: Sequence[NewArtifact]) -> None: ...
+
+    def claim_due(
+        self, owner: str, limit: int, now: datetime, lease: timedelta
+    ) -> list[tuple[ArtifactRecord, bool]]:
+        """Lease up to `limit` due rows, oldest due first; each with whether it was taken over."""
+        ...
+
+    def fenced(self, artifact_id: int, owner: str) -> ArtifactRecord | None:
+        """The row, locked, while `owner` holds its lease (None once the lease is lost)."""
+        ...
+
+    def renew(self, owner: str, ids: Sequence[int], expires_at: datetime) -> set[int]: ...
+
+    def release(self, owner: str, ids: Sequence[int]) -> None: ...
+
+    def set_multipart(self, artifact_id: int, owner: str, upload_id: str | None) -> bool: ...
+
+    def count_of_bot(self, bot_id: str, state: str | None = None) -> int: ...
+
+    def of_bot(self, bot_id: str) -> list[ArtifactRecord]:
+        """Every artifact of a bot, by kind, number and participant."""
+        ...
+
+    def of_kinds(self, bot_id: str, kinds: Sequence[str]) -> list[ArtifactRecord]:
+        """A bot's artifacts of these kinds, by kind, number and participant."""
+        ...
+
+    def first_of_kind(self, bot_id: str, kind: str) -> ArtifactRecord | None: ...
+
+    def state_counts(self, bot_id: str, kind: str) -> dict[str, int]:
+        """How many of a bot's artifacts of `kind` are in each upload state (one grouped count)."""
+        ...
+
+    def first_failed(self, bot_id: str, kind: str) -> ArtifactRecord | None: ...
+
+    def page_of_kind(self, bot_id: str, kind: str, after_seq: int, limit: int) -> list[ArtifactRecord]:
+        """Keyset page on (bot_id, kind, seq)."""
+        ...
+
+    def failed_of_bot(self, bot_id: str) -> list[ArtifactRecord]:
+        """A bot's failed artifacts, locked."""
+        ...
+
+    def kept_in_spool(self, bot_id: str) -> int: ...
+
+    def mark_spool_deleted(self, ids: Sequence[int]) -> None: ...
+
+    def spool_copies_due(self, failed_before: datetime, limit: int) -> list[ArtifactRecord]:
+        """Spool copies no longer needed: of uploaded files, and of failed files whose retention ended."""
+        ...
+
+
+class WebhookEventQueries(Protocol):
+    def add(
+        self, *, account_id: str, bot_id: str | None, event: str, callback_url: str, body: str, now: datetime
+    ) -> WebhookEventRecord: ...
+
+    def of_bot(self, bot_id: str) -> list[WebhookEventRecord]: ...
+
+    def claimable(self, now: datetime, limit: int) -> list[WebhookEventRecord]:
+        """Due events, each the oldest open event of its bot, whose receiver has nothing in flight."""
+        ...
+
+    def receivers_in_flight(self, now: datetime) -> list[tuple[str, str]]:
+        """(account id, callback URL) of every delivery under a live lease."""
+        ...
+
+    def lease(self, row: WebhookEventRecord, owner: str, expires_at: datetime) -> None: ...
+
+    def end_lease(self, row: WebhookEventRecord) -> None: ...
+
+    def fenced(self, event_id: int, owner: str) -> WebhookEventRecord | None: ...
+
+    def release(self, owner: str, ids: Sequence[int]) -> None: ...
+
+
+class HeartbeatQueries(Protocol):
+    def beat(self, worker_id: str, kind: str, now: datetime) -> None: ...
+
+    def forget(self, worker_id: str) -> None: ...
+
+    def live(self, kind: str, since: datetime) -> int:
+        """Workers of `kind` that beat since `since`."""
+        ...
+
+
+class Transaction(Protocol):
+    """One unit of work: every repository, on one database transaction."""
+
+    @property
+    def accounts(self) -> AccountQueries: ...
+
+    @property
+    def storage_configs(self) -> StorageConfigQueries: ...
+
+    @property
+    def bots(self) -> BotQueries: ...
+
+    @property
+    def artifacts(self) -> ArtifactQueries: ...
+
+    @property
+    def webhook_events(self) -> WebhookEventQueries: ...
+
+    @property
+    def heartbeats(self) -> HeartbeatQueries: ...
+
+    def flush(self) -> None: ...
+
+
+class Transactions(Protocol):
+    def write(self) -> AbstractContextManager[Transaction]:
+        """A transaction that may write (rows it locks stay locked until it ends)."""
+        ...
+
+    def read(self) -> AbstractContextManager[Transaction]:
+        """A transaction that only reads: cheaper; never write through it."""
+        ...
+
+
+@dataclass(frozen=True)
+class BotWithArtifact:
+    """A bot, its first artifact of one kind, and its account's storage configuration in force."""
+
+    bot: BotRecord
+    artifact: ArtifactRecord | None
+    config: StorageConfigRecord | None
+    external_id: str | None
+
+
+class FetchQueries(Protocol):
+    """The read the hottest fetch endpoints make: one round trip, nothing else."""
+
+    def bot_with_first(self, bot_id: str, account_id: str, kind: str) -> BotWithArtifact | None:
+        """None when the account has no such bot."""
+        ...

@@ -1,0 +1,94 @@
+"""The parts of a fetch answer that are not the decision: URL lifetimes, inline reads with their
+size cap, and the meeting facts (participant names, screenshot times) a body carries."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from meetstore.domain.clock import rfc3339
+from meetstore.domain.ports import ObjectStore
+from meetstore.domain.records import BotRecord
+from meetstore.errors import ArtifactNotFound, PayloadTooLarge, S3OperationError
+from meetstore.services.fetch_errors import location
+
+INLINE_READ_CAP = 20 * 1024 * 1024
+"""Largest object an inline endpoint reads into memory (transcript, manifest)."""
+
+VIDEO_INFO_FIELDS = ("duration", "size_mb", "resolution", "fps", "frames_processed", "corrupted_frames")
+
+
+@dataclass(frozen=True)
+class Expiry:
+    expires_in: int
+    expires_at: str
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {"expires_in": self.expires_in, "expires_at": self.expires_at}
+
+
+def expiry(ttl_s: int) -> Expiry:
+    """A URL lifetime, and when it ends (whole seconds, RFC 3339)."""
+    stamp = rfc3339(datetime.fromtimestamp(int(time.time()) + ttl_s, UTC))
+    assert stamp is not None
+    return Expiry(ttl_s, stamp)
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The file is larger than {INLINE_READ_CAP // (1024 * 1024)} MB; download it "
+        "through its presigned URL instead."
+    )
+
+
+def read_inline(store: ObjectStore, key: str, size: int) -> bytes:
+    """A stored file's bytes for an inline endpoint, at most INLINE_READ_CAP of them."""
+    if size > INLINE_READ_CAP:
+        raise _too_large()
+    try:
+        return store.read_bytes(key, INLINE_READ_CAP)
+    except S3OperationError as exc:
+        if exc.s3_error == "NoSuchKey":
+            raise ArtifactNotFound(
+                f"The file is no longer at {location(store.bucket, key)}: it was deleted from the bucket."
+            ) from None
+        raise
+    except FileNotFoundError:
+        raise ArtifactNotFound("The file is no longer in the platform store.") from None
+    except ValueError:
+        raise _too_large() from None
+
+
+def participant_names(bot: BotRecord) -> dict[str, str]:
+    """Participant id (`{slug}_{n}`) → display name, from what the runtime reported."""
+    people = (bot.meeting_data or {}).get("participants")
+    out: dict[str, str] = {}
+    if isinstance(people, list):
+        for p in people:
+            if isinstance(p, dict) and p.get("id") is not None and p.get("name") is not None:
+                out[str(p["id"])] = str(p["name"])
+    return out
+
+
+def meeting_start(bot: BotRecord) -> datetime:
+    """When recording began: as reported, else the end of the meeting minus its duration."""
+    data = bot.meeting_data or {}
+    for field in ("recording_started_at", "started_at"):
+        value = data.get(field)
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    duration = data.get("duration_s")
+    if bot.left_at is not None and isinstance(duration, int | float) and not isinstance(duration, bool):
+        return bot.left_at - timedelta(seconds=float(duration))
+    return bot.created_at
+
+
+def taken_at(start: datetime, offset_s: float | None) -> str | None:
+    if offset_s is None:
+        return None
+    return rfc3339(start + timedelta(seconds=offset_s))
