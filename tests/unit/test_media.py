@@ -298,10 +298,10 @@ def test_screenshot_count(tmp_path: pathlib.Path, duration: float, interval: flo
 
 
 def test_default_interval_gives_four_screenshots_for_ten_seconds(tmp_path: pathlib.Path) -> None:
-    from meetstore.runtime import media
+    from meetstore.runtime import media_video
 
     # 10 s / 3 s -> t = 0, 3, 6, 9 (checked on the frame schedule, without encoding 10 s of video)
-    shots = media._screenshot_frames(MeetingScript(duration_s=10.0), round(10.0 * 15))
+    shots = media_video._screenshot_frames(MeetingScript(duration_s=10.0), round(10.0 * 15))
     assert shots == {0: [1], 45: [2], 90: [3], 135: [4]}
 
 

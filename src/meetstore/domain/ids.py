@@ -17,6 +17,7 @@ import binascii
 import json
 import uuid
 
+
 class InvalidCursor(ValueError):
     """A cursor this codec did not write (or one of another endpoint)."""
 
