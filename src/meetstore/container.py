@@ -14,8 +14,10 @@ from meetstore.adapters.crypto.keyring import FileKeyProvider
 from meetstore.adapters.crypto.kms import KmsKeyProvider
 from meetstore.adapters.db.engine import Database
 from meetstore.adapters.db.repositories.fetch_reads import FetchReads
+from meetstore.adapters.db.repositories.stats import Stats
 from meetstore.adapters.db.transactions import SqlTransactions
 from meetstore.adapters.media.probe import PyAvProbe
+from meetstore.adapters.metrics import PrometheusMetrics
 from meetstore.adapters.platform_store.factory import PlatformStore, build_platform_store
 from meetstore.adapters.s3.clients import RoleAssumer, S3ClientFactory
 from meetstore.adapters.s3.probe import S3StorageProbe
@@ -77,6 +79,7 @@ class Container:
     settings: Settings
     db: Database
     transactions: SqlTransactions
+    metrics: PrometheusMetrics
     box: EnvelopeBox
     s3: S3ClientFactory
     platform: PlatformStore
@@ -129,18 +132,21 @@ def build_container(settings: Settings | None = None) -> Container:
     stores = ObjectStores(settings, s3, platform)
     probe = S3StorageProbe(s3)
     accounts = AccountService(tx, box, auth_cache_ttl_s=settings.auth_cache_ttl_s)
-    storage = StorageConfigService(tx, box, probe, stores, settings)
+    metrics = PrometheusMetrics()
+    metrics.watch_queues(Stats(db).queue_stats, live_after_s=max(30.0, 3 * settings.lease_seconds))
+    storage = StorageConfigService(tx, box, probe, stores, metrics, settings)
     locations = Locations(stores, storage)
     handin = HandInService(tx, spool, stores, PyAvProbe(), settings)
     runtime_status = RuntimeStatusService(tx, settings, handin)
     ingest = IngestService(tx, spool)
     runtime = SimulatedRuntime(settings, runtime_status, ingest, handin)
-    health = StorageHealth(tx, settings, probe, storage)
+    health = StorageHealth(tx, settings, probe, storage, metrics)
     janitor = SpoolJanitor(tx, spool, settings)
     return Container(
         settings=settings,
         db=db,
         transactions=tx,
+        metrics=metrics,
         box=box,
         s3=s3,
         platform=platform,
@@ -153,11 +159,11 @@ def build_container(settings: Settings | None = None) -> Container:
         handin=handin,
         runtime=runtime,
         bots=BotService(tx, settings, runtime),
-        uploads=UploadService(tx, spool, settings, locations, janitor, before_upload=health.ensure_recent),
+        uploads=UploadService(tx, spool, settings, locations, janitor, metrics, before_upload=health.ensure_recent),
         janitor=janitor,
         retry=RetryService(tx, spool, settings),
-        fetch=FetchService(tx, FetchReads(db), settings, locations),
-        webhooks=WebhookService(tx, settings, accounts),
+        fetch=FetchService(tx, FetchReads(db), settings, locations, metrics),
+        webhooks=WebhookService(tx, settings, accounts, metrics),
         health=health,
     )
 

@@ -7,13 +7,12 @@ Real S3 (moto, IAM on), the app on a port with its in-process upload worker, SQL
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 from moto.server import ThreadedMotoServer
 
 from conftest import new_account, sdk_for
-from support.moto_s3 import MotoS3, read_write
+from support.moto_s3 import MotoS3, read_only, read_write
 from support.pipeline import artifacts, bot_row, events, pinned_bot, storage_body, wait_done, wait_until
 from support.servers import RunningServer, free_port
 
@@ -22,18 +21,6 @@ FILES = {
     "chat.json": b'[{"sender": "Ada", "text": "hello"}]',
     "screenshots/00001.png": b"\x89PNG\r\n\x1a\n" + b"\x08" * 500,
 }
-
-
-def read_only(bucket: str) -> list[dict[str, Any]]:
-    """A policy that can list and read but not write: every PutObject is AccessDenied."""
-    return [
-        {
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket", "s3:HeadBucket"],
-            "Resource": [f"arn:aws:s3:::{bucket}"],
-        },
-        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{bucket}/meetstream/*"]},
-    ]
 
 
 def retry(server: RunningServer, api_key: str, bot_id: str) -> httpx.Response:

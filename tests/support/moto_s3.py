@@ -195,3 +195,15 @@ def read_write(bucket: str, *prefixes: str) -> list[dict[str, Any]]:
             "Resource": resources,
         },
     ]
+
+
+def read_only(bucket: str) -> list[dict[str, Any]]:
+    """A policy that can list and read but not write: every PutObject is AccessDenied."""
+    return [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:HeadBucket"],
+            "Resource": [f"arn:aws:s3:::{bucket}"],
+        },
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{bucket}/meetstream/*"]},
+    ]

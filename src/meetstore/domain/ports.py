@@ -216,3 +216,23 @@ class BotRuntime(Protocol):
     def active(self) -> list[str]:
         """Bots whose runtime runs in this process."""
         ...
+
+
+class Metrics(Protocol):
+    """What the application counts (exported at /metrics)."""
+
+    def upload_finished(self, outcome: str, size: int, seconds: float) -> None:
+        """One upload attempt ended (uploaded, retry, failed, lost, released)."""
+        ...
+
+    def fetch_answered(self, endpoint: str, code: str) -> None:
+        """A fetch endpoint answered: `ok`, or the error code of its body."""
+        ...
+
+    def webhook_attempted(self, state: str) -> None:
+        """One delivery attempt was recorded; the event is now delivered, pending, dead or lost."""
+        ...
+
+    def validation_ran(self, kind: str, ok: bool, seconds: float) -> None:
+        """A live check of a bucket ran (save, deep diagnosis, health)."""
+        ...

@@ -262,3 +262,17 @@ class FetchQueries(Protocol):
     def bot_with_first(self, bot_id: str, account_id: str, kind: str) -> BotWithArtifact | None:
         """None when the account has no such bot."""
         ...
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """The outboxes at a glance: what waits, and since when."""
+
+    uploads_pending: int
+    uploads_oldest_pending_s: float
+    webhooks_pending: int
+    upload_workers_alive: int
+
+
+class StatsQueries(Protocol):
+    def queue_stats(self, now: datetime, workers_seen_since: datetime) -> QueueStats: ...

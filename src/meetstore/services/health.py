@@ -17,7 +17,7 @@ from typing import Any
 
 from meetstore.config import Settings
 from meetstore.domain.clock import rfc3339
-from meetstore.domain.ports import StorageProbe
+from meetstore.domain.ports import Metrics, StorageProbe
 from meetstore.domain.repositories import Transactions
 from meetstore.domain.storage_target import put_args_of
 from meetstore.errors import StorageValidationFailed
@@ -29,9 +29,15 @@ log = logging.getLogger("meetstore.health")
 
 class StorageHealth:
     def __init__(
-        self, tx: Transactions, settings: Settings, probe: StorageProbe, storage: StorageConfigService
+        self,
+        tx: Transactions,
+        settings: Settings,
+        probe: StorageProbe,
+        storage: StorageConfigService,
+        metrics: Metrics,
     ) -> None:
         self._tx = tx
+        self._metrics = metrics
         self._settings = settings
         self._probe = probe
         self._storage = storage
@@ -45,6 +51,7 @@ class StorageHealth:
             return None
         now = datetime.now(UTC)
         result: dict[str, Any] = {"status": "healthy", "checked_at": rfc3339(now)}
+        started = time.monotonic()
         try:
             self._probe.validate(
                 active.target,
@@ -61,6 +68,7 @@ class StorageHealth:
                 operation=exc.details.get("operation"),
                 message=exc.message,
             )
+        self._metrics.validation_ran("health", result["status"] == "healthy", time.monotonic() - started)
         with self._tx.write() as tx:
             row = tx.storage_configs.get(account_id, lock=True)
             if row is None or row.version != active.current.version:

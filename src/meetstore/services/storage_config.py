@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ from pydantic import SecretStr
 from meetstore.adapters.net_guard import check_url_allowed
 from meetstore.config import Settings
 from meetstore.domain.clock import SystemClock, rfc3339
-from meetstore.domain.ports import SecretBox, StorageProbe, Stores
+from meetstore.domain.ports import Metrics, SecretBox, StorageProbe, Stores
 from meetstore.domain.records import StorageConfigRecord
 from meetstore.domain.repositories import Transactions
 from meetstore.domain.storage_config import AccessMode, Category, CategoryPrefixes, effective_prefixes
@@ -26,7 +27,7 @@ from meetstore.domain.storage_target import (
     active_of,
     put_args_of,
 )
-from meetstore.errors import StorageNotConfigured
+from meetstore.errors import StorageNotConfigured, StorageValidationFailed
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class StorageConfigService:
         box: SecretBox,
         probe: StorageProbe,
         stores: Stores,
+        metrics: Metrics,
         settings: Settings,
         clock: SystemClock | None = None,
     ) -> None:
@@ -121,6 +123,7 @@ class StorageConfigService:
         self._box = box
         self._probe = probe
         self._stores = stores
+        self._metrics = metrics
         self._settings = settings
         self._clock = clock or SystemClock()
 
@@ -135,18 +138,25 @@ class StorageConfigService:
     def validate(self, account_id: str, data: StorageConfigInput) -> list[dict[str, object]]:
         """Run the live checks for `data`; raise StorageValidationFailed. Saves nothing."""
         self._check_urls(data)
-        checks = self._probe.validate(
-            self._target_for(account_id, data),
-            data.access_mode,
-            data.effective().distinct(data.prefix),
-            timeout_s=self._settings.validation_timeout_s,
-            extra_put_args=put_args_of(data.extra()),
-        )
+        started = time.monotonic()
+        try:
+            checks = self._probe.validate(
+                self._target_for(account_id, data),
+                data.access_mode,
+                data.effective().distinct(data.prefix),
+                timeout_s=self._settings.validation_timeout_s,
+                extra_put_args=put_args_of(data.extra()),
+            )
+        except StorageValidationFailed:
+            self._metrics.validation_ran("save", False, time.monotonic() - started)
+            raise
+        self._metrics.validation_ran("save", True, time.monotonic() - started)
         return [c.as_dict() for c in checks]
 
     def diagnose(self, account_id: str, data: StorageConfigInput) -> dict[str, Any]:
         """The deep check: per prefix, every operation meetstore uses, with what IAM is missing."""
         self._check_urls(data)
+        started = time.monotonic()
         rows = self._probe.diagnose(
             self._target_for(account_id, data),
             data.effective().distinct(data.prefix),
@@ -156,6 +166,7 @@ class StorageConfigService:
         needed = {"read_write": ("PutObject", "GetObject", "PresignedGet"), "write_only": ("PutObject",)}
         required = needed[data.access_mode.value]
         ok = all(r["ok"] for r in rows if r["check"] in required or r["check"] == "AssumeRole")
+        self._metrics.validation_ran("diagnosis", ok, time.monotonic() - started)
         return {"valid": ok, "access_mode": data.access_mode.value, "checks": rows}
 
     def _target_for(self, account_id: str, data: StorageConfigInput) -> S3Target:

@@ -39,7 +39,7 @@ from meetstore.domain.artifacts import (
 from meetstore.domain.backoff import backoff_delay
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.fetch_policy import PinKind, PinnedLocation, same_bucket
-from meetstore.domain.ports import Clock, ObjectStore, Spool
+from meetstore.domain.ports import Clock, Metrics, ObjectStore, Spool
 from meetstore.domain.records import ArtifactRecord, BotRecord
 from meetstore.domain.repositories import Transaction, Transactions
 from meetstore.domain.storage_config import AccessMode
@@ -119,6 +119,7 @@ class UploadService:
         settings: Settings,
         locations: Locations,
         janitor: SpoolJanitor,
+        metrics: Metrics,
         *,
         clock: Clock | None = None,
         before_upload: Callable[[str], object] | None = None,
@@ -128,6 +129,7 @@ class UploadService:
         self._settings = settings
         self._locations = locations
         self._janitor = janitor
+        self._metrics = metrics
         self._clock: Clock = clock or SystemClock()
         self._before_upload = before_upload
         """Called with the account id before uploading to a custom bucket (the health check)."""
@@ -191,6 +193,12 @@ class UploadService:
         self, item: ClaimedArtifact, worker_id: str, cancel: threading.Event | None = None
     ) -> UploadOutcome:
         """Upload one claimed artifact and record the outcome (fenced on the lease)."""
+        started = time.monotonic()
+        outcome = self._attempt(item, worker_id, cancel)
+        self._metrics.upload_finished(outcome.value, item.size, time.monotonic() - started)
+        return outcome
+
+    def _attempt(self, item: ClaimedArtifact, worker_id: str, cancel: threading.Event | None) -> UploadOutcome:
         pin = item.pin
         if pin is None:
             no_pin = "The bot has no pinned storage location; its files cannot be uploaded."

@@ -35,6 +35,7 @@ from meetstore.adapters.net_guard import check_url_allowed, parse_http_url, reso
 from meetstore.config import Settings
 from meetstore.domain.backoff import backoff_delay
 from meetstore.domain.clock import SystemClock
+from meetstore.domain.ports import Metrics
 from meetstore.domain.records import WebhookEventRecord
 from meetstore.domain.repositories import Transaction, Transactions
 from meetstore.errors import EndpointNotAllowed, InvalidRequest, NotFound
@@ -176,8 +177,9 @@ def _clip(text: str) -> str:
 
 
 class WebhookService:
-    def __init__(self, tx: Transactions, settings: Settings, accounts: AccountService) -> None:
+    def __init__(self, tx: Transactions, settings: Settings, accounts: AccountService, metrics: Metrics) -> None:
         self._tx = tx
+        self._metrics = metrics
         self._settings = settings
         self._accounts = accounts
         self._clock = SystemClock()
@@ -246,6 +248,11 @@ class WebhookService:
 
     def deliver(self, delivery: Delivery, send: Sender) -> str:
         """Make one attempt at `delivery` and record it; returns the event's state afterwards."""
+        state = self._attempt(delivery, send)
+        self._metrics.webhook_attempted(state)
+        return state
+
+    def _attempt(self, delivery: Delivery, send: Sender) -> str:
         try:
             request = self.prepare(delivery)
         except DeliveryRefused as exc:

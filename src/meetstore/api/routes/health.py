@@ -45,7 +45,8 @@ def _alive(probe: Callable[[], bool]) -> bool:
 
 
 @router.get("/metrics")
-def metrics() -> Response:
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+def metrics(container: ContainerDep) -> Response:
+    """The application's counters and histograms, and the outboxes' depth (Prometheus text)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
 
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(container.metrics.render(), media_type=CONTENT_TYPE_LATEST)
