@@ -193,6 +193,8 @@ def mark_failed(progress: UploadProgress, error: UploadError, now: datetime) -> 
 
 def requeue(progress: UploadProgress, now: datetime) -> UploadProgress:
     """A failed upload back in the queue (retry_uploads): due now, with a fresh attempt budget."""
+    if progress.state is not UploadState.FAILED:
+        raise IllegalTransition(f"only a failed upload is requeued, not a {progress.state} one")
     _to(progress, UploadState.PENDING)
     return _lease_ended(
         progress,
