@@ -21,6 +21,7 @@ from meetstore.adapters.metrics import PrometheusMetrics
 from meetstore.adapters.platform_store.factory import PlatformStore, build_platform_store
 from meetstore.adapters.s3.clients import RoleAssumer, S3ClientFactory
 from meetstore.adapters.s3.probe import S3StorageProbe
+from meetstore.adapters.s3.upload import transfer_config
 from meetstore.adapters.spool.local import LocalSpool
 from meetstore.adapters.stores import ObjectStores
 from meetstore.config import Settings
@@ -125,11 +126,18 @@ def build_container(settings: Settings | None = None) -> Container:
         connect_timeout=settings.s3_connect_timeout_s,
         read_timeout=settings.s3_read_timeout_s,
         max_attempts=settings.s3_max_attempts,
+        transfer=transfer_config(
+            settings.multipart_threshold_mb,
+            settings.multipart_chunksize_mb,
+            # One manager serves every upload thread of the process: as many parts in flight in
+            # all as each thread had with a manager of its own.
+            settings.transfer_max_concurrency * max(1, settings.upload_concurrency),
+        ),
     )
     platform = build_platform_store(settings, s3)
     tx = SqlTransactions(db)
     spool = LocalSpool(settings.spool_dir)
-    stores = ObjectStores(settings, s3, platform)
+    stores = ObjectStores(s3, platform)
     probe = S3StorageProbe(s3)
     accounts = AccountService(tx, box, auth_cache_ttl_s=settings.auth_cache_ttl_s)
     metrics = PrometheusMetrics()

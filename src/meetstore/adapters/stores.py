@@ -6,20 +6,13 @@ from meetstore.adapters.platform_store.factory import PlatformStore
 from meetstore.adapters.platform_store.local import LocalPlatformStore
 from meetstore.adapters.s3.bucket import S3Bucket
 from meetstore.adapters.s3.clients import S3ClientFactory
-from meetstore.adapters.s3.upload import transfer_config
-from meetstore.config import Settings
 from meetstore.domain.storage_target import ActiveStorage, put_args_of
 
 
 class ObjectStores:
-    def __init__(self, settings: Settings, s3: S3ClientFactory, platform: PlatformStore) -> None:
+    def __init__(self, s3: S3ClientFactory, platform: PlatformStore) -> None:
         self._s3 = s3
         self._platform = platform
-        self._transfer = transfer_config(
-            settings.multipart_threshold_mb,
-            settings.multipart_chunksize_mb,
-            settings.transfer_max_concurrency,
-        )
 
     @property
     def platform(self) -> LocalPlatformStore | S3Bucket:
@@ -37,13 +30,7 @@ class ObjectStores:
         return self._platform.account_prefix(account_id)
 
     def custom(self, active: ActiveStorage) -> S3Bucket:
-        return S3Bucket(
-            self._s3.client(active.target),
-            active.target.bucket,
-            region=active.target.region,
-            extra_put_args=put_args_of(active.extra),
-            transfer=self._transfer,
-        )
+        return self._s3.bucket(active.target, extra_put_args=put_args_of(active.extra))
 
     def forget(self, account_id: str) -> None:
         self._s3.forget(account_id)

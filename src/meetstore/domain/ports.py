@@ -5,13 +5,13 @@ The repository ports (the database) are in `domain/repositories.py`.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from meetstore.domain.cancel import CancelToken
 from meetstore.domain.storage_config import AccessMode
 from meetstore.domain.storage_target import ActiveStorage, S3Target
 
@@ -74,7 +74,7 @@ class ObjectStore(Protocol):
         content_type: str,
         sha256_b64: str,
         on_multipart_created: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelToken | None = None,
     ) -> None:
         """Stream a file to `key` with its checksum; S3OperationError, OSError or UploadCancelled."""
         ...

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from meetstore.domain.artifacts import (
     schedule_retry,
 )
 from meetstore.domain.backoff import backoff_delay
+from meetstore.domain.cancel import CancelToken
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.fetch_policy import PinKind, PinnedLocation, same_bucket
 from meetstore.domain.ports import Clock, Metrics, ObjectStore, Spool
@@ -190,7 +190,7 @@ class UploadService:
 
     # --- one upload ------------------------------------------------------------------------------
     def process(
-        self, item: ClaimedArtifact, worker_id: str, cancel: threading.Event | None = None
+        self, item: ClaimedArtifact, worker_id: str, cancel: CancelToken | None = None
     ) -> UploadOutcome:
         """Upload one claimed artifact and record the outcome (fenced on the lease)."""
         started = time.monotonic()
@@ -198,7 +198,7 @@ class UploadService:
         self._metrics.upload_finished(outcome.value, item.size, time.monotonic() - started)
         return outcome
 
-    def _attempt(self, item: ClaimedArtifact, worker_id: str, cancel: threading.Event | None) -> UploadOutcome:
+    def _attempt(self, item: ClaimedArtifact, worker_id: str, cancel: CancelToken | None) -> UploadOutcome:
         pin = item.pin
         if pin is None:
             no_pin = "The bot has no pinned storage location; its files cannot be uploaded."
@@ -227,7 +227,7 @@ class UploadService:
             # worker left an upload nobody knows of: abort whatever is open for this key.
             multipart.abort_unrecorded(cleanup, item.key, item.size)
 
-        token = cancel or threading.Event()
+        token = cancel or CancelToken()
         recorded: list[str] = []
 
         def on_created(upload_id: str) -> None:
@@ -267,7 +267,7 @@ class UploadService:
         # blip does not cost a second upload of the whole file.
         return self._record(lambda: self._finish_uploaded(item, worker_id, store), token)
 
-    def _record(self, write: Callable[[], UploadOutcome], cancel: threading.Event) -> UploadOutcome:
+    def _record(self, write: Callable[[], UploadOutcome], cancel: CancelToken) -> UploadOutcome:
         """Run an outcome write, retrying while the database is unavailable (backing off) for up
         to `max(60 s, 3 x lease_seconds)` or until cancelled; then give up (the row stays pending
         under an expiring lease and is uploaded again later)."""

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 
 from meetstore.config import Settings
+from meetstore.domain.cancel import CancelToken
 from meetstore.errors import Unavailable
 from meetstore.services.uploads import ClaimedArtifact, UploadOutcome, UploadService
 from meetstore.worker.loops import SupervisedLoop
@@ -60,7 +61,7 @@ class UploadWorker:
         self._stopping = threading.Event()
         self._keeper_stop = threading.Event()
         self._lock = threading.Lock()
-        self._inflight: dict[int, threading.Event] = {}
+        self._inflight: dict[int, CancelToken] = {}
         self._threads: list[SupervisedLoop] = []
         self._helpers: list[SupervisedLoop] = []
 
@@ -144,7 +145,7 @@ class UploadWorker:
         return bool(items)
 
     def _process(self, item: ClaimedArtifact) -> UploadOutcome:
-        token = threading.Event()
+        token = CancelToken()
         with self._lock:
             if item.id in self._inflight:
                 # Its lease lapsed while the database was away and this worker claimed it again:

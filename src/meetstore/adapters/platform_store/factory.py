@@ -9,7 +9,6 @@ from pydantic import SecretStr
 from meetstore.adapters.platform_store.local import LocalPlatformStore, load_signing_key
 from meetstore.adapters.s3.bucket import S3Bucket
 from meetstore.adapters.s3.clients import S3ClientFactory
-from meetstore.adapters.s3.upload import transfer_config
 from meetstore.config import Settings
 from meetstore.domain.storage_target import PlainCredentials, S3Target
 
@@ -35,9 +34,6 @@ class PlatformStore:
 
 def build_platform_store(settings: Settings, s3: S3ClientFactory) -> PlatformStore:
     spec = settings.platform_store
-    transfer = transfer_config(
-        settings.multipart_threshold_mb, settings.multipart_chunksize_mb, settings.transfer_max_concurrency
-    )
     if spec == "local":
 
         def base_url() -> str:
@@ -61,5 +57,5 @@ def build_platform_store(settings: Settings, s3: S3ClientFactory) -> PlatformSto
         endpoint_url=settings.platform_s3_endpoint_url,
         credentials=creds,
     )
-    store_s3 = S3Bucket(s3.client(target), bucket, region=target.region, transfer=transfer)
+    store_s3 = s3.own_bucket(target)
     return PlatformStore(store_s3, prefix.strip("/"), target.region, target.endpoint_url)

@@ -12,11 +12,12 @@ import hmac
 import json
 import os
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from meetstore.domain.cancel import CancelToken
 
 LOCAL_BUCKET = "meetstore-platform"
 
@@ -85,7 +86,7 @@ class LocalPlatformStore:
         content_type: str,
         sha256_b64: str,
         on_multipart_created: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelToken | None = None,
     ) -> None:
         """Copy the file in (checking its SHA-256); a copy is one step, never multipart."""
         dest = self.path_of(key)

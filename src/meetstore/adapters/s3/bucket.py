@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import threading
 from pathlib import Path
 from typing import Any
 
-from boto3.s3.transfer import TransferConfig
+from s3transfer.manager import TransferManager
 
 from meetstore.adapters.s3.errors import translate
-from meetstore.adapters.s3.upload import (
-    MultipartCallback,
-    abort_multipart,
-    abort_open_uploads,
-    transfer_config,
-    upload_file,
-)
+from meetstore.adapters.s3.upload import MultipartCallback, abort_multipart, abort_open_uploads, upload_file
+from meetstore.domain.cancel import CancelToken
 
 
 def sha256_b64_of_bytes(data: bytes) -> str:
@@ -34,13 +28,15 @@ class S3Bucket:
         *,
         region: str,
         extra_put_args: dict[str, str] | None = None,
-        transfer: TransferConfig | None = None,
+        manager: TransferManager | None = None,
     ) -> None:
+        """`manager`: the client's TransferManager, for streamed uploads (validation probes,
+        which write small objects only, need none)."""
         self._client = client
         self._bucket = bucket
         self._region = region
         self.extra_put_args: dict[str, str] = dict(extra_put_args or {})
-        self.transfer: TransferConfig = transfer or transfer_config(16, 8, 4)
+        self._manager = manager
 
     @property
     def bucket(self) -> str:
@@ -56,8 +52,14 @@ class S3Bucket:
 
     @property
     def multipart_threshold(self) -> int:
-        threshold: int = self.transfer.multipart_threshold
+        threshold: int = self._uploads.config.multipart_threshold
         return threshold
+
+    @property
+    def _uploads(self) -> TransferManager:
+        if self._manager is None:
+            raise RuntimeError("this bucket was opened without a TransferManager")
+        return self._manager
 
     def presign_get(self, key: str, expires_in: int) -> str:
         url: str = self._client.generate_presigned_url(
@@ -120,17 +122,16 @@ class S3Bucket:
         content_type: str,
         sha256_b64: str,
         on_multipart_created: MultipartCallback | None = None,
-        cancel: threading.Event | None = None,
+        cancel: CancelToken | None = None,
     ) -> None:
         """Stream `path` to `key` (multipart above the threshold); see `upload.upload_file`."""
         upload_file(
-            self._client,
+            self._uploads,
             self._bucket,
             path,
             key,
             content_type=content_type,
             sha256_b64=sha256_b64,
-            config=self.transfer,
             size=path.stat().st_size,
             extra_args=self.extra_put_args,
             region=self._region,

@@ -15,9 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from pydantic import SecretStr
+from s3transfer.manager import TransferManager
 
+from meetstore.adapters.s3.bucket import S3Bucket
 from meetstore.domain.ports import SecretBox
 from meetstore.domain.storage_target import (
     ACCESS_KEY_PURPOSE,
@@ -42,17 +45,21 @@ class S3ClientFactory:
         max_attempts: int = 1,
         max_pool_connections: int = 32,
         cache_size: int = 1024,
+        transfer: TransferConfig | None = None,
     ) -> None:
+        """`transfer`: the settings of every cached client's TransferManager (thresholds, part
+        size, and how many parts all its uploads send at once)."""
         self._box = box
         self._role_assumer = role_assumer
         self._session = boto3.session.Session()
         self._lock = threading.Lock()
-        self._cache: OrderedDict[tuple[str, int], tuple[Any, float]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], _Cached] = OrderedDict()
         self._cache_size = cache_size
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._max_attempts = max(1, max_attempts)
         self._pool = max_pool_connections
+        self._transfer = transfer or TransferConfig()
 
     def _config(self, endpoint_url: str | None, *, connect: float, read: float, attempts: int) -> Config:
         return Config(
@@ -106,13 +113,27 @@ class S3ClientFactory:
     def client(self, target: S3Target) -> Any:
         """The cached client for `target.cache_key` (built on first use, and again once the
         credentials of an assumed role are about to run out)."""
+        return self._cached(target).client
+
+    def bucket(self, target: S3Target, *, extra_put_args: dict[str, str] | None = None) -> S3Bucket:
+        """The target's bucket through the cached client and that client's one TransferManager."""
+        cached = self._cached(target)
+        return S3Bucket(
+            cached.client,
+            target.bucket,
+            region=target.region,
+            extra_put_args=extra_put_args,
+            manager=cached.manager(self._transfer),
+        )
+
+    def _cached(self, target: S3Target) -> _Cached:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(target.cache_key)
-            if cached is not None and now < cached[1]:
+            if cached is not None and now < cached.renew_at:
                 self._cache.move_to_end(target.cache_key)
-                return cached[0]
-        built = self._build(
+                return cached
+        client, renew_at = self._build(
             target,
             self._config(
                 target.endpoint_url,
@@ -123,12 +144,28 @@ class S3ClientFactory:
         )
         with self._lock:
             cached = self._cache.get(target.cache_key)
-            if cached is None or not now < cached[1]:
-                self._cache[target.cache_key] = cached = built
+            if cached is None or not now < cached.renew_at:
+                self._cache[target.cache_key] = cached = _Cached(client, renew_at)
             self._cache.move_to_end(target.cache_key)
             while len(self._cache) > self._cache_size:
+                # Uploads still running through a dropped entry keep its client and manager; once
+                # they are done, the manager's thread pool ends with its last reference.
                 self._cache.popitem(last=False)
-            return cached[0]
+        return cached
+
+    def own_bucket(self, target: S3Target) -> S3Bucket:
+        """A bucket with a client and TransferManager of its own, for the life of the process
+        (the platform store: held for good, it must not depend on a cache entry)."""
+        client, _renew_at = self._build(
+            target,
+            self._config(
+                target.endpoint_url,
+                connect=self._connect_timeout,
+                read=self._read_timeout,
+                attempts=self._max_attempts,
+            ),
+        )
+        return S3Bucket(client, target.bucket, region=target.region, manager=TransferManager(client, self._transfer))
 
     def one_off_client(self, target: S3Target, *, timeout_s: float) -> Any:
         """An uncached client for validation: short timeouts, no retries."""
@@ -143,6 +180,22 @@ class S3ClientFactory:
         with self._lock:
             for key in [k for k in self._cache if k[0] == account_id]:
                 del self._cache[key]
+
+
+class _Cached:
+    """A cached client, when it must be rebuilt, and its TransferManager (made on first upload)."""
+
+    def __init__(self, client: Any, renew_at: float) -> None:
+        self.client = client
+        self.renew_at = renew_at
+        self._manager: TransferManager | None = None
+        self._lock = threading.Lock()
+
+    def manager(self, config: TransferConfig) -> TransferManager:
+        with self._lock:
+            if self._manager is None:
+                self._manager = TransferManager(self.client, config)
+            return self._manager
 
 
 class RoleAssumer:

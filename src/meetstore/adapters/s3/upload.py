@@ -6,7 +6,9 @@ upload (S3 stores the composite `<sha256 of part digests>-<parts>`; SHA-256 has 
 variant for multipart). Memory stays bounded at about `max_concurrency x multipart_chunksize`
 whatever the file size: parts are read from disk as they are sent.
 
-A failed or cancelled multipart upload is aborted by the TransferManager. A process killed in the
+Every upload of a client goes through that client's one long-lived TransferManager (s3transfer's
+own model: its threads, and its bound on memory, are shared by all uploads to the bucket). A
+failed or cancelled multipart upload is aborted by the TransferManager. A process killed in the
 middle cannot abort anything, so the caller is told the UploadId the moment CreateMultipartUpload
 returns (`on_multipart_created`) to record it durably; whoever takes the work over aborts it
 (`abort_multipart`).
@@ -24,9 +26,9 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from s3transfer.manager import TransferManager
-from s3transfer.subscribers import BaseSubscriber
 
 from meetstore.adapters.s3.errors import translate
+from meetstore.domain.cancel import CancelToken
 from meetstore.errors import UploadCancelled
 
 MB = 1024 * 1024
@@ -96,75 +98,49 @@ def _watch_for(client: Any) -> _MultipartWatch:
         return watch
 
 
-class _DoneSignal(BaseSubscriber):  # type: ignore[misc]
-    def __init__(self, event: threading.Event) -> None:
-        self._event = event
-
-    def on_done(self, future: Any, **kwargs: Any) -> None:
-        self._event.set()
-
-
 def upload_file(
-    client: Any,
+    manager: TransferManager,
     bucket: str,
     path: Path,
     key: str,
     *,
     content_type: str,
     sha256_b64: str,
-    config: TransferConfig,
     size: int,
     extra_args: dict[str, str] | None = None,
     region: str | None = None,
     on_multipart_created: MultipartCallback | None = None,
-    cancel: threading.Event | None = None,
+    cancel: CancelToken | None = None,
 ) -> None:
-    """Upload one file; raise S3OperationError (transient or not), or UploadCancelled."""
+    """Upload one file through the client's long-lived TransferManager; raise S3OperationError
+    (transient or not), or UploadCancelled when `cancel` is set meanwhile."""
     args: dict[str, Any] = {"ContentType": content_type, **(extra_args or {})}
-    multipart = size >= config.multipart_threshold
+    multipart = size >= manager.config.multipart_threshold
     # The algorithm header (x-amz-sdk-checksum-algorithm) goes along with our own digest so that
     # S3-compatible stores that key on it (and AWS) record the checksum, not only verify it.
     args["ChecksumAlgorithm"] = "SHA256"
     if not multipart:
         args["ChecksumSHA256"] = sha256_b64
     default_operation = "CreateMultipartUpload" if multipart else "PutObject"
-    watch = _watch_for(client) if multipart and on_multipart_created is not None else None
+    watch = _watch_for(manager.client) if multipart and on_multipart_created is not None else None
     if watch is not None and on_multipart_created is not None:
         watch.add(bucket, key, on_multipart_created)
-    done = threading.Event()
+    stop_watching_cancel: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        with TransferManager(client, config) as manager:
-            future = manager.upload(str(path), bucket, key, extra_args=args, subscribers=[_DoneSignal(done)])
-            if cancel is None:
-                future.result()
-            else:
-                while not done.wait(0.2):
-                    if cancel.is_set():
-                        future.cancel()  # the manager aborts an open multipart upload
-                        break
-                if cancel.is_set() and not _succeeded(future):
-                    raise UploadCancelled(key)
-                future.result()
-    except UploadCancelled:
-        raise
+        future = manager.upload(str(path), bucket, key, extra_args=args)
+        if cancel is not None:
+            # A cancelled future fails its transfer; the manager aborts its multipart upload.
+            stop_watching_cancel = cancel.on_cancel(future.cancel)
+        future.result()
     except Exception as exc:
         if cancel is not None and cancel.is_set():
             raise UploadCancelled(key) from None
         operation = getattr(exc, "operation_name", None) or default_operation
         raise translate(exc, operation=operation, bucket=bucket, key=key, region=region) from None
     finally:
+        stop_watching_cancel()
         if watch is not None and on_multipart_created is not None:
             watch.remove(bucket, key, on_multipart_created)
-
-
-def _succeeded(future: Any) -> bool:
-    if not future.done():
-        return False
-    try:
-        future.result()
-    except Exception:
-        return False
-    return True
 
 
 def abort_multipart(client: Any, bucket: str, key: str, upload_id: str, *, region: str | None = None) -> bool:
