@@ -195,7 +195,7 @@ def keys_rotate() -> None:
     from rich.progress import Progress
 
     from meetstore.adapters.crypto.envelope import add_new_current_key, drop_older_keys
-    from meetstore.services.keys import count_sealed, rewrap_all
+    from meetstore.services.key_rotation import count_sealed, rewrap_all
 
     settings = Settings()
     file_keyring = settings.master_key is None and not settings.kms_key_id

@@ -107,10 +107,10 @@ class Settings(BaseSettings):
     working at most this long in processes other than the one that revoked it."""
     fetch_cache_entries: int = 20_000
     """Locations of finished platform-store files remembered per process (0: off); see
-    services/fetch.FinalLocations. Never stale: those rows do not change."""
+    services/fetch_cache.FinalLocations. Never stale: those rows do not change."""
     log_level: str = "INFO"
 
-    # Health re-validation (issue 8).
+    # Health re-validation.
     health_interval_s: float = 3600.0
     health_check_max_age_s: float = 300.0
     """A health result younger than this is reused before an upload instead of asking S3 again."""

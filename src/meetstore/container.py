@@ -4,7 +4,6 @@ background loops. One per process; the only module that knows every concrete cla
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,22 +241,10 @@ def health_loop() -> Hook:
     """Re-validate every storage configuration each MEETSTORE_HEALTH_INTERVAL_S (default hourly)."""
 
     def start(container: Container) -> Callable[[], None]:
-        from meetstore.worker.loops import SupervisedLoop
+        from meetstore.worker.health import HealthMonitor
 
-        interval = container.settings.health_interval_s
-        halt = threading.Event()
-
-        def check_all() -> bool:
-            container.health.check_all()
-            return False
-
-        loop = SupervisedLoop("storage-health", check_all, interval_s=interval, stop=halt, first_wait_s=interval)
-        loop.start()
-
-        def stop() -> None:
-            halt.set()
-            loop.join(timeout=5)
-
-        return stop
+        monitor = HealthMonitor(container.health, container.settings.health_interval_s)
+        monitor.start()
+        return monitor.stop
 
     return start

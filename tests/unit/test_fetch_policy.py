@@ -13,17 +13,9 @@ import pytest
 from meetstore.adapters.platform_store.local import LocalPlatformStore
 from meetstore.api.routes.files import ByteRange, RangeNotSatisfiable, parse_range
 from meetstore.container import Container
-from meetstore.domain.fetch_policy import (
-    ArtifactState,
-    CurrentStorage,
-    Outcome,
-    PinKind,
-    PinnedLocation,
-    collection_state,
-    decide,
-    state_of_row,
-)
-from meetstore.domain.storage_config import AccessMode, CategoryPrefixes
+from meetstore.domain.fetch_policy import ArtifactState, Outcome, collection_state, decide, state_of_row
+from meetstore.domain.pin import PinKind, PinnedLocation
+from meetstore.domain.storage_config import AccessMode, CategoryPrefixes, CurrentStorage
 from meetstore.errors import InvalidRequest
 from meetstore.services.fetch import decode_screenshot_cursor as decode_cursor
 from meetstore.services.fetch import encode_screenshot_cursor as encode_cursor

@@ -21,10 +21,9 @@ GC_GEN0_THRESHOLD = 10_000
 def tune_gc_for_serving() -> None:
     """For a long-running API process, once everything is imported and built: move the objects
     alive now (modules, the container, the app: ~150,000 objects) out of the collector's sight
-    (`gc.freeze`), and collect the youngest generation less often. Measured (bench/fetch.py,
-    gc callbacks): full collections paused the event loop up to 130 ms and set the p99 latency;
-    with this, the collector hardly runs while serving. Request objects die by reference
-    counting; cyclic garbage is still collected, a little later."""
+    (`gc.freeze`), and collect the youngest generation less often: full collections of those
+    objects pause the event loop and set the p99 latency (docs/performance.md). Request objects
+    die by reference counting; cyclic garbage is still collected, a little later."""
     gc.collect()
     gc.freeze()
     _gen0, gen1, gen2 = gc.get_threshold()
@@ -57,8 +56,8 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
         RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
     )
     install_error_handlers(app)
-    # Routes are matched in order: the fetch endpoints, which clients poll, come first (bench/fetch:
-    # each router matched before them cost every get_audio request time).
+    # Routes are matched in order: the fetch endpoints, which clients poll, come first, so no
+    # other router is tried before them on every poll.
     app.include_router(fetch.router)
     app.include_router(health.router)
     app.include_router(storage.router)

@@ -54,7 +54,7 @@ async def current_account(request: Request) -> str:
     """The account of `Authorization: Token <api_key>`: 401 without a key, 403 for a bad one.
 
     It reads the container itself rather than through `Depends(get_container)`: a sub-dependency
-    costs every authenticated request a dependency resolution (bench/fetch)."""
+    would cost every authenticated request one more dependency resolution."""
     container: Container = request.app.state.container
     api_key = api_key_of(request.headers.get("authorization"))
     account_id = cached_account(request.app, api_key)

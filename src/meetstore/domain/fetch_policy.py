@@ -10,34 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from meetstore.domain.artifacts import UploadState
-from meetstore.domain.storage_config import AccessMode
-
-
-class PinKind(StrEnum):
-    PLATFORM = "platform"
-    CUSTOM = "custom"
-
-
-@dataclass(frozen=True)
-class PinnedLocation:
-    """Where a bot's files were written; recorded once, never moved."""
-
-    kind: PinKind
-    bucket: str
-    region: str
-    endpoint_url: str | None = None
-    config_version: int | None = None
-
-
-@dataclass(frozen=True)
-class CurrentStorage:
-    """The account's storage configuration in force now (None when there is none)."""
-
-    bucket: str
-    region: str
-    endpoint_url: str | None
-    access_mode: AccessMode
-    version: int
+from meetstore.domain.pin import PinKind, PinnedLocation, same_bucket
+from meetstore.domain.storage_config import AccessMode, CurrentStorage
 
 
 class ArtifactState(StrEnum):
@@ -62,11 +36,6 @@ class Outcome(StrEnum):
 class Decision:
     outcome: Outcome
     storage: CurrentStorage | None = None  # the configuration to sign with, for SERVE_CUSTOM
-
-
-def same_bucket(pin: PinnedLocation, current: CurrentStorage) -> bool:
-    """Whether the configuration in force points at the very bucket the bot was pinned to."""
-    return pin.bucket == current.bucket and (pin.endpoint_url or None) == (current.endpoint_url or None)
 
 
 def decide(pin: PinnedLocation | None, current: CurrentStorage | None, state: ArtifactState) -> Decision:

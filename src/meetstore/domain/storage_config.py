@@ -127,3 +127,14 @@ def probe_key(prefix: str, token: str) -> str:
 def required_put_resource(bucket: str, prefix: str) -> str:
     """The IAM resource a policy must grant s3:PutObject on for objects under `prefix`."""
     return f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
+
+
+@dataclass(frozen=True)
+class CurrentStorage:
+    """The account's storage configuration in force now (None when there is none)."""
+
+    bucket: str
+    region: str
+    endpoint_url: str | None
+    access_mode: AccessMode
+    version: int

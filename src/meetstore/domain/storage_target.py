@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from meetstore.domain.fetch_policy import CurrentStorage
 from meetstore.domain.records import StorageConfigRecord
-from meetstore.domain.storage_config import AccessMode, CategoryPrefixes
+from meetstore.domain.storage_config import AccessMode, CategoryPrefixes, CurrentStorage
 
 
 class SecretValue(Protocol):

@@ -8,9 +8,9 @@ every other process.
 
 A busy key never expires in the middle of its traffic: once an entry is past half its life, one
 request (`needs_revalidation`) has it re-validated in the background (`revalidate`) while every
-request keeps being answered from the cache. Without this, all requests in flight missed the cache
-together each TTL and queued up for the same lookup: bench/fetch measured stalls of 200-400 ms
-every 5 s at 64 connections. A re-validation only ever extends an entry from a lookup made after
+request keeps being answered from the cache. Without this, all requests in flight would miss the
+cache together at the end of each TTL and queue up for the same lookup (docs/performance.md). A
+re-validation only ever extends an entry from a lookup made after
 it was last validated, so a revoked key still stops working within the TTL.
 """
 

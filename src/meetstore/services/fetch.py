@@ -21,21 +21,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from meetstore.config import Settings
 from meetstore.domain.artifacts import ArtifactKind, BotStatus, UploadState
-from meetstore.domain.fetch_policy import (
-    ArtifactState,
-    CurrentStorage,
-    Outcome,
-    PinKind,
-    PinnedLocation,
-    collection_state,
-    decide,
-)
+from meetstore.domain.fetch_policy import ArtifactState, Outcome, collection_state, decide
 from meetstore.domain.ids import InvalidCursor, canonical_id, decode_cursor, encode_cursor
 from meetstore.domain.key_layout import collection_prefix
+from meetstore.domain.pin import PinKind, PinnedLocation
 from meetstore.domain.ports import Metrics, ObjectStore
 from meetstore.domain.records import ArtifactRecord, BotRecord
 from meetstore.domain.repositories import FetchQueries, Transaction, Transactions
-from meetstore.domain.storage_config import CategoryPrefixes
+from meetstore.domain.storage_config import CategoryPrefixes, CurrentStorage
 from meetstore.domain.storage_target import ActiveStorage, active_of
 from meetstore.errors import ArtifactNotFound, BotNotFound, InvalidRequest, MeetstoreError
 from meetstore.services.fetch_answers import (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 
 from meetstore.domain.artifacts import ArtifactKind, UploadState
-from meetstore.domain.fetch_policy import PinKind, PinnedLocation
+from meetstore.domain.pin import PinKind, PinnedLocation
 from meetstore.domain.records import ArtifactRecord
 
 

@@ -4,8 +4,10 @@ as the domain error with its message and the location fields API.md names."""
 from __future__ import annotations
 
 from meetstore.domain.artifacts import ArtifactKind
-from meetstore.domain.fetch_policy import CurrentStorage, Outcome, PinnedLocation
+from meetstore.domain.fetch_policy import Outcome
+from meetstore.domain.pin import PinnedLocation
 from meetstore.domain.records import ArtifactRecord
+from meetstore.domain.storage_config import CurrentStorage
 from meetstore.errors import AccessRefused, ArtifactNotFound, MediaNotReady, MeetstoreError, UploadFailed
 
 LABEL: dict[ArtifactKind, str] = {

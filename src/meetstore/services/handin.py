@@ -32,8 +32,8 @@ from meetstore.domain.artifacts import (
     parse_spool_name,
 )
 from meetstore.domain.clock import SystemClock, rfc3339
-from meetstore.domain.fetch_policy import PinKind
 from meetstore.domain.key_layout import object_key
+from meetstore.domain.pin import PinKind
 from meetstore.domain.ports import Clock, MediaProbe, Spool, SpoolFile, Stores
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import NewArtifact, Transaction, Transactions

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meetstore.domain.fetch_policy import CurrentStorage, PinKind, PinnedLocation, same_bucket
+from meetstore.domain.pin import PinKind, PinnedLocation, same_bucket
 from meetstore.domain.ports import ObjectStore, Stores
 from meetstore.domain.records import BotRecord
+from meetstore.domain.storage_config import CurrentStorage
 from meetstore.domain.storage_target import ActiveStorage
 from meetstore.services.storage_config import StorageConfigService
 

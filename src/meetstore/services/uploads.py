@@ -38,7 +38,7 @@ from meetstore.domain.artifacts import (
 from meetstore.domain.backoff import backoff_delay
 from meetstore.domain.cancel import CancelToken
 from meetstore.domain.clock import SystemClock
-from meetstore.domain.fetch_policy import PinKind, PinnedLocation, same_bucket
+from meetstore.domain.pin import PinKind, PinnedLocation, same_bucket
 from meetstore.domain.ports import Clock, Metrics, ObjectStore, Spool
 from meetstore.domain.records import ArtifactRecord, BotRecord
 from meetstore.domain.repositories import Transaction, Transactions

@@ -55,9 +55,9 @@ def make_engine(url: str) -> Engine:
         return engine
     return create_engine(
         url,
-        # Up to 30 connections, as before, but all of them kept once opened: with overflow
-        # connections, an API process whose 40 pool threads keep more than `pool_size` busy opened
-        # and closed hundreds of connections a second (bench/fetch.py, "connections opened").
+        # Up to 30 connections, all of them kept once opened: with overflow connections, an API
+        # process whose pool threads keep more than `pool_size` busy opens and closes a connection
+        # for nearly every request.
         pool_size=30,
         max_overflow=0,
         pool_pre_ping=True,

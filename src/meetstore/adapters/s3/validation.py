@@ -31,7 +31,7 @@ _probe_pool_lock = threading.Lock()
 
 def probe_pool() -> ThreadPoolExecutor:
     """The probes' thread pool, shared by every validation of the process: starting threads for
-    each validation cost more than the probes themselves (profiled: bench/validate.py)."""
+    each validation costs more than the probes themselves."""
     global _probe_pool
     with _probe_pool_lock:
         if _probe_pool is None:

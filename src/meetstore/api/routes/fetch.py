@@ -1,4 +1,4 @@
-"""Fetch endpoints (API.md, "Fetch endpoints"): presigned URLs and inline JSON. Issue 4.
+"""Fetch endpoints (API.md, "Fetch endpoints"): presigned URLs and inline JSON.
 
 The handlers only translate HTTP to `FetchService` calls; every outcome (202, 403, 404) is a domain
 error raised by the service and mapped once in `api/errors.py`.

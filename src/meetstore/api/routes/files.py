@@ -1,4 +1,4 @@
-"""Local platform store downloads: `GET|HEAD /files/<signed token>`, with single-range support. Issue 4.
+"""Local platform store downloads: `GET|HEAD /files/<signed token>`, with single-range support.
 
 No API key here: the HMAC-signed, expiring token is the credential. A tampered or expired token is
 403 `invalid_token`. Files are streamed in chunks, never read whole into memory; `Range: bytes=a-b`,

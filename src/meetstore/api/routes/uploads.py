@@ -1,4 +1,4 @@
-"""POST /bots/{bot_id}/retry_uploads (extension). Issue 3."""
+"""POST /bots/{bot_id}/retry_uploads (extension)."""
 
 from __future__ import annotations
 
