@@ -17,8 +17,8 @@ from meetstore.domain.fetch_policy import ArtifactState, Outcome, collection_sta
 from meetstore.domain.pin import PinKind, PinnedLocation
 from meetstore.domain.storage_config import AccessMode, CategoryPrefixes, CurrentStorage
 from meetstore.errors import InvalidRequest
-from meetstore.services.fetch import decode_screenshot_cursor as decode_cursor
-from meetstore.services.fetch import encode_screenshot_cursor as encode_cursor
+from meetstore.services.fetch_answers import decode_screenshot_cursor as decode_cursor
+from meetstore.services.fetch_answers import encode_screenshot_cursor as encode_cursor
 
 from support.fetch_rows import insert_storage_config, seed_bot
 

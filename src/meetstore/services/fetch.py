@@ -22,7 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 from meetstore.config import Settings
 from meetstore.domain.artifacts import ArtifactKind, BotStatus, UploadState
 from meetstore.domain.fetch_policy import ArtifactState, Outcome, collection_state, decide
-from meetstore.domain.ids import InvalidCursor, canonical_id, decode_cursor, encode_cursor
+from meetstore.domain.ids import canonical_id
 from meetstore.domain.key_layout import collection_prefix
 from meetstore.domain.pin import PinKind, PinnedLocation
 from meetstore.domain.ports import Metrics, ObjectStore
@@ -35,6 +35,8 @@ from meetstore.services.fetch_answers import (
     INLINE_READ_CAP,
     VIDEO_INFO_FIELDS,
     Expiry,
+    decode_screenshot_cursor,
+    encode_screenshot_cursor,
     expiry,
     meeting_start,
     participant_names,
@@ -61,27 +63,6 @@ _URL_FIELD: dict[ArtifactKind, tuple[str, str]] = {
     ArtifactKind.MANIFEST: ("manifest_url", "manifest"),
 }
 """The endpoints whose answer is one URL: kind → (URL field, TTL setting)."""
-
-
-SCREENSHOTS_CURSOR_TAG = "screenshots"
-
-
-def encode_screenshot_cursor(after_seq: int) -> str:
-    return encode_cursor(SCREENSHOTS_CURSOR_TAG, after_seq)
-
-
-def decode_screenshot_cursor(cursor: str) -> int:
-    """The screenshot number a cursor continues after; InvalidRequest when it is not one of ours."""
-    try:
-        tag, after = decode_cursor(cursor, str, int)
-    except InvalidCursor:
-        tag, after = "", -1
-    if tag != SCREENSHOTS_CURSOR_TAG or not isinstance(after, int) or after < 0:
-        raise InvalidRequest(
-            "Invalid cursor: pass the next_cursor of a previous page unchanged.",
-            [{"field": "cursor", "message": "not a cursor returned by this endpoint"}],
-        )
-    return after
 
 
 @dataclass(frozen=True)

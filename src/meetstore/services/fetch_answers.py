@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from meetstore.domain.clock import rfc3339
+from meetstore.domain.ids import InvalidCursor, decode_cursor, encode_cursor
 from meetstore.domain.ports import ObjectStore
 from meetstore.domain.records import BotRecord
-from meetstore.errors import ArtifactNotFound, PayloadTooLarge, S3OperationError
+from meetstore.errors import ArtifactNotFound, InvalidRequest, PayloadTooLarge, S3OperationError
 from meetstore.services.fetch_errors import location
 
 INLINE_READ_CAP = 20 * 1024 * 1024
@@ -92,3 +93,24 @@ def taken_at(start: datetime, offset_s: float | None) -> str | None:
     if offset_s is None:
         return None
     return rfc3339(start + timedelta(seconds=offset_s))
+
+
+SCREENSHOTS_CURSOR_TAG = "screenshots"
+
+
+def encode_screenshot_cursor(after_seq: int) -> str:
+    return encode_cursor(SCREENSHOTS_CURSOR_TAG, after_seq)
+
+
+def decode_screenshot_cursor(cursor: str) -> int:
+    """The screenshot number a cursor continues after; InvalidRequest when it is not one of ours."""
+    try:
+        tag, after = decode_cursor(cursor, str, int)
+    except InvalidCursor:
+        tag, after = "", -1
+    if tag != SCREENSHOTS_CURSOR_TAG or not isinstance(after, int) or after < 0:
+        raise InvalidRequest(
+            "Invalid cursor: pass the next_cursor of a previous page unchanged.",
+            [{"field": "cursor", "message": "not a cursor returned by this endpoint"}],
+        )
+    return after

@@ -27,7 +27,6 @@ from meetstore.config import Settings
 from meetstore.domain.artifacts import (
     ArtifactKind,
     BotStatus,
-    UploadError,
     UploadState,
     apply,
     mark_failed,
@@ -48,6 +47,12 @@ from meetstore.services import multipart
 from meetstore.services.events import emit
 from meetstore.services.locations import Locations, StorageChanged, pin_of
 from meetstore.services.spool_janitor import SpoolJanitor
+from meetstore.services.upload_failures import (
+    STORAGE_NOT_ACCESSIBLE,
+    Failure,
+    not_accessible,
+    spool_missing,
+)
 
 log = logging.getLogger("meetstore.uploads")
 
@@ -57,8 +62,6 @@ PROCESSED_EVENT: dict[str, tuple[str, str]] = {
     ArtifactKind.TRANSCRIPT_PROCESSED.value: ("transcription.processed", "The transcript is stored."),
 }
 
-SPOOL_MISSING = "SpoolFileMissing"
-STORAGE_NOT_ACCESSIBLE = "StorageNotAccessible"
 
 
 class UploadOutcome(StrEnum):
@@ -87,24 +90,6 @@ class ClaimedArtifact:
     pin: PinnedLocation | None
     taken_over: bool = False
     """The previous lease expired without an outcome: its holder died (or stalled) mid-attempt."""
-
-
-@dataclass(frozen=True)
-class _Failure:
-    code: str
-    operation: str
-    bucket: str
-    message: str
-    transient: bool = False
-    http_status: int | None = None
-
-    @staticmethod
-    def of(err: S3OperationError) -> _Failure:
-        return _Failure(err.s3_error, err.operation, err.bucket, err.message, err.transient, err.http_status)
-
-    @property
-    def error(self) -> UploadError:
-        return UploadError(self.code, self.operation, self.message)
 
 
 def sha256_b64(hex_digest: str) -> str:
@@ -202,13 +187,13 @@ class UploadService:
         pin = item.pin
         if pin is None:
             no_pin = "The bot has no pinned storage location; its files cannot be uploaded."
-            return self._finish_failed(item, worker_id, _Failure(STORAGE_NOT_ACCESSIBLE, "PutObject", "", no_pin))
+            return self._finish_failed(item, worker_id, Failure(STORAGE_NOT_ACCESSIBLE, "PutObject", "", no_pin))
         if not self._spool.exists(item.bot_id, item.spool_name):
-            return self._finish_failed(item, worker_id, self._spool_missing(item, pin.bucket))
+            return self._finish_failed(item, worker_id, spool_missing(item.spool_name, pin.bucket, self._settings.spool_retention_days))
         try:
             store = self._locations.store_for(item.account_id, pin)
         except StorageChanged:
-            return self._finish_failed(item, worker_id, self._not_accessible(item, pin))
+            return self._finish_failed(item, worker_id, not_accessible(item.bot_id, pin))
         if self._before_upload is not None and pin.kind is PinKind.CUSTOM:
             try:
                 self._before_upload(item.account_id)
@@ -221,7 +206,7 @@ class UploadService:
                 multipart.abort_recorded(cleanup, item.key, item.multipart_upload_id)
                 self._set_multipart(item.id, worker_id, None)
             except S3OperationError as err:
-                return self._after_error(item, worker_id, _Failure.of(err))
+                return self._after_error(item, worker_id, Failure.of(err))
         if cleanup is not None and item.taken_over:
             # Killed between CreateMultipartUpload's answer and recording its UploadId, the dead
             # worker left an upload nobody knows of: abort whatever is open for this key.
@@ -253,9 +238,9 @@ class UploadService:
                     self._set_multipart(item.id, worker_id, None)
                 # A CreateMultipartUpload retried after a lost answer opened one more upload.
                 multipart.abort_unrecorded(cleanup, item.key, item.size)
-            return self._after_error(item, worker_id, _Failure.of(err))
+            return self._after_error(item, worker_id, Failure.of(err))
         except OSError as exc:  # the local platform store: disk full, checksum mismatch, ...
-            failure = _Failure(
+            failure = Failure(
                 "LocalStoreError",
                 "PutObject",
                 store.bucket,
@@ -285,25 +270,6 @@ class UploadService:
     def _set_multipart(self, artifact_id: int, worker_id: str, upload_id: str | None) -> bool:
         with self._tx.write() as tx:
             return tx.artifacts.set_multipart(artifact_id, worker_id, upload_id)
-
-    def _spool_missing(self, item: ClaimedArtifact, bucket: str) -> _Failure:
-        return _Failure(
-            SPOOL_MISSING,
-            "PutObject",
-            bucket,
-            f"The recorded file {item.spool_name} is no longer in the spool (spool files of failed "
-            f"uploads are kept {self._settings.spool_retention_days:g} days); it cannot be uploaded.",
-        )
-
-    def _not_accessible(self, item: ClaimedArtifact, pin: PinnedLocation) -> _Failure:
-        return _Failure(
-            STORAGE_NOT_ACCESSIBLE,
-            "PutObject",
-            pin.bucket,
-            f"The bot is pinned to bucket '{pin.bucket}', which is no longer the account's configured "
-            "storage; the file was kept. Restore that storage configuration (same bucket and "
-            f"endpoint), then call POST /api/v1/bots/{item.bot_id}/retry_uploads.",
-        )
 
     # --- outcomes ---------------------------------------------------------------------------------
     @staticmethod
@@ -340,12 +306,12 @@ class UploadService:
         log.debug("uploaded %s to %s", item.key, store.bucket)
         return UploadOutcome.UPLOADED
 
-    def _after_error(self, item: ClaimedArtifact, worker_id: str, failure: _Failure) -> UploadOutcome:
+    def _after_error(self, item: ClaimedArtifact, worker_id: str, failure: Failure) -> UploadOutcome:
         attempts = item.attempts + 1
         if not failure.transient:
             return self._finish_failed(item, worker_id, failure)
         if attempts >= self._settings.upload_max_attempts:
-            gave_up = _Failure(
+            gave_up = Failure(
                 failure.code,
                 failure.operation,
                 failure.bucket,
@@ -366,7 +332,7 @@ class UploadService:
         )
         return UploadOutcome.RETRY
 
-    def _finish_failed(self, item: ClaimedArtifact, worker_id: str, failure: _Failure) -> UploadOutcome:
+    def _finish_failed(self, item: ClaimedArtifact, worker_id: str, failure: Failure) -> UploadOutcome:
         now = self._clock.now()
         with self._tx.write() as tx:
             locked = self._locked(tx, item, worker_id)
