@@ -128,9 +128,9 @@ def build_container(settings: Settings | None = None) -> Container:
         transfer=transfer_config(
             settings.multipart_threshold_mb,
             settings.multipart_chunksize_mb,
-            # One manager serves every upload thread of the process: as many parts in flight in
-            # all as each thread had with a manager of its own.
-            settings.transfer_max_concurrency * max(1, settings.upload_concurrency),
+            # One manager per client bounds the parts in flight (and their memory) for all the
+            # process's uploads to that bucket together, as s3transfer intends.
+            settings.transfer_max_concurrency,
         ),
     )
     platform = build_platform_store(settings, s3)

@@ -63,6 +63,7 @@ _URL_FIELD: dict[ArtifactKind, tuple[str, str]] = {
     ArtifactKind.MANIFEST: ("manifest_url", "manifest"),
 }
 """The endpoints whose answer is one URL: kind → (URL field, TTL setting)."""
+_ENDPOINT = {ArtifactKind.AUDIO: "get_audio", ArtifactKind.CHAT: "get_chats", ArtifactKind.MANIFEST: "get_manifest"}
 
 
 @dataclass(frozen=True)
@@ -119,11 +120,21 @@ class FetchService:
             out["file_type"] = "json"
         return out
 
-    def _single_url(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any]:
+    def known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any] | None:
+        """The answer for a finished platform-store file whose location is remembered: no
+        database read, no network (the URL is signed locally), so a caller on an event loop may
+        take it there. None: the endpoint's method must read the database."""
+        answer = self._known(account_id, bot_id, kind)
+        if answer is not None:
+            self._metrics.fetch_answered(_ENDPOINT[kind], "ok")
+        return answer
+
+    def _known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any] | None:
         bid = canonical_id(bot_id)
-        known = None if bid is None else self.final.get(account_id, bid, kind)
-        if known is not None:  # a finished platform-store file: no database read
-            return self._presigned(kind, self._locations.platform, known)
+        key = None if bid is None or kind not in _URL_FIELD else self.final.get(account_id, bid, kind)
+        return None if key is None else self._presigned(kind, self._locations.platform, key)
+
+    def _single_url(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any]:
         snap, row = self._single(account_id, bot_id, kind)
         store = self._resolve(snap, [row], kind, error_key=row.key if row else None)
         answer = self._presigned(kind, store, self._key(row))
@@ -132,15 +143,21 @@ class FetchService:
 
     @_measured("get_audio")
     def audio(self, account_id: str, bot_id: str) -> dict[str, Any]:
-        return self._single_url(account_id, bot_id, ArtifactKind.AUDIO)
+        return self._known(account_id, bot_id, ArtifactKind.AUDIO) or self._single_url(
+            account_id, bot_id, ArtifactKind.AUDIO
+        )
 
     @_measured("get_chats")
     def chats(self, account_id: str, bot_id: str) -> dict[str, Any]:
-        return self._single_url(account_id, bot_id, ArtifactKind.CHAT)
+        return self._known(account_id, bot_id, ArtifactKind.CHAT) or self._single_url(
+            account_id, bot_id, ArtifactKind.CHAT
+        )
 
     @_measured("get_manifest")
     def manifest(self, account_id: str, bot_id: str) -> dict[str, Any]:
-        return self._single_url(account_id, bot_id, ArtifactKind.MANIFEST)
+        return self._known(account_id, bot_id, ArtifactKind.MANIFEST) or self._single_url(
+            account_id, bot_id, ArtifactKind.MANIFEST
+        )
 
     @_measured("get_video")
     def video(self, account_id: str, bot_id: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from meetstore.api.deps import AccountDep, ContainerDep
 from meetstore.api.openapi import BotIdPath, Responses, TranscriptIdPath, errors, ok
@@ -22,9 +23,13 @@ from meetstore.api.schemas.responses import (
     TranscriptionsOut,
     VideoOut,
 )
+from meetstore.domain.artifacts import ArtifactKind
 from meetstore.services.fetch import SCREENSHOTS_DEFAULT_LIMIT, SCREENSHOTS_MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["fetch"])
+# The handlers of get_audio, get_chats and get_manifest are async: a finished platform-store file
+# the service already knows is answered on the event loop (no I/O), anything else on the thread
+# pool, where the service reads the database. The thread hop costs more than such an answer.
 
 OUTCOMES = errors(
     {
@@ -61,8 +66,12 @@ def _fetch(model: type[Any]) -> dict[str, Any]:
 
 
 @router.get("/bots/{bot_id}/get_audio", **_fetch(AudioOut))
-def get_audio(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.fetch.audio(account_id, bot_id)
+async def get_audio(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+    known = container.fetch.known(account_id, bot_id, ArtifactKind.AUDIO)
+    if known is not None:
+        return known
+    answer: dict[str, Any] = await run_in_threadpool(container.fetch.audio, account_id, bot_id)
+    return answer
 
 
 @router.get("/bots/{bot_id}/get_video", **_fetch(VideoOut))
@@ -87,8 +96,12 @@ def get_screenshots(
 
 
 @router.get("/bots/{bot_id}/get_chats", **_fetch(ChatsOut))
-def get_chats(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.fetch.chats(account_id, bot_id)
+async def get_chats(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+    known = container.fetch.known(account_id, bot_id, ArtifactKind.CHAT)
+    if known is not None:
+        return known
+    answer: dict[str, Any] = await run_in_threadpool(container.fetch.chats, account_id, bot_id)
+    return answer
 
 
 @router.get("/bots/{bot_id}/transcriptions", **_fetch(TranscriptionsOut))
@@ -97,8 +110,12 @@ def get_transcriptions(bot_id: BotIdPath, account_id: AccountDep, container: Con
 
 
 @router.get("/bots/{bot_id}/get_manifest", **_fetch(ManifestOut))
-def get_manifest(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.fetch.manifest(account_id, bot_id)
+async def get_manifest(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+    known = container.fetch.known(account_id, bot_id, ArtifactKind.MANIFEST)
+    if known is not None:
+        return known
+    answer: dict[str, Any] = await run_in_threadpool(container.fetch.manifest, account_id, bot_id)
+    return answer
 
 
 @router.get(
