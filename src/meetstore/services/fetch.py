@@ -13,11 +13,10 @@ client of (account, config version); local platform-store URLs are HMAC tokens. 
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from meetstore.config import Settings
 from meetstore.domain.artifacts import ArtifactKind, BotStatus, UploadState
@@ -30,7 +29,7 @@ from meetstore.domain.records import ArtifactRecord, BotRecord
 from meetstore.domain.repositories import FetchQueries, Transaction, Transactions
 from meetstore.domain.storage_config import CategoryPrefixes, CurrentStorage
 from meetstore.domain.storage_target import ActiveStorage, active_of
-from meetstore.errors import ArtifactNotFound, BotNotFound, InvalidRequest, MeetstoreError
+from meetstore.errors import ArtifactNotFound, BotNotFound, InvalidRequest
 from meetstore.services.fetch_answers import (
     INLINE_READ_CAP,
     VIDEO_INFO_FIELDS,
@@ -38,6 +37,7 @@ from meetstore.services.fetch_answers import (
     decode_screenshot_cursor,
     encode_screenshot_cursor,
     expiry,
+    measured,
     meeting_start,
     participant_names,
     read_inline,
@@ -46,9 +46,6 @@ from meetstore.services.fetch_answers import (
 from meetstore.services.fetch_cache import FinalLocations
 from meetstore.services.fetch_errors import ended_with_error, error_of
 from meetstore.services.locations import Locations, pin_of
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 NO_SUCH_BOT = "No bot with this id exists in this account."
 """The one 404 body for an unknown bot, another account's bot and a malformed id (as services.bots)."""
@@ -79,33 +76,12 @@ class _Snapshot:
         return None if self.active is None else self.active.current
 
 
-def _measured(endpoint: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
-    """Count every answer of a fetch endpoint by its code (`ok` or the error's)."""
-
-    def wrap(method: Callable[P, T]) -> Callable[P, T]:
-        @functools.wraps(method)
-        def measured(*args: P.args, **kwargs: P.kwargs) -> T:
-            service = args[0]
-            assert isinstance(service, FetchService)
-            try:
-                answer = method(*args, **kwargs)
-            except MeetstoreError as exc:
-                service._metrics.fetch_answered(endpoint, exc.code)
-                raise
-            service._metrics.fetch_answered(endpoint, "ok")
-            return answer
-
-        return measured
-
-    return wrap
-
-
 class FetchService:
     def __init__(
         self, tx: Transactions, reads: FetchQueries, settings: Settings, locations: Locations, metrics: Metrics
     ) -> None:
         self._tx = tx
-        self._metrics = metrics
+        self.metrics = metrics
         self._reads = reads
         self._settings = settings
         self._locations = locations
@@ -126,7 +102,7 @@ class FetchService:
         take it there. None: the endpoint's method must read the database."""
         answer = self._known(account_id, bot_id, kind)
         if answer is not None:
-            self._metrics.fetch_answered(_ENDPOINT[kind], "ok")
+            self.metrics.fetch_answered(_ENDPOINT[kind], "ok")
         return answer
 
     def _known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any] | None:
@@ -141,25 +117,25 @@ class FetchService:
         self.final.remember(account_id, snap.bot.id, snap.pin, kind, row)
         return answer
 
-    @_measured("get_audio")
+    @measured("get_audio")
     def audio(self, account_id: str, bot_id: str) -> dict[str, Any]:
         return self._known(account_id, bot_id, ArtifactKind.AUDIO) or self._single_url(
             account_id, bot_id, ArtifactKind.AUDIO
         )
 
-    @_measured("get_chats")
+    @measured("get_chats")
     def chats(self, account_id: str, bot_id: str) -> dict[str, Any]:
         return self._known(account_id, bot_id, ArtifactKind.CHAT) or self._single_url(
             account_id, bot_id, ArtifactKind.CHAT
         )
 
-    @_measured("get_manifest")
+    @measured("get_manifest")
     def manifest(self, account_id: str, bot_id: str) -> dict[str, Any]:
         return self._known(account_id, bot_id, ArtifactKind.MANIFEST) or self._single_url(
             account_id, bot_id, ArtifactKind.MANIFEST
         )
 
-    @_measured("get_video")
+    @measured("get_video")
     def video(self, account_id: str, bot_id: str) -> dict[str, Any]:
         snap, row = self._single(account_id, bot_id, ArtifactKind.VIDEO)
         store = self._resolve(snap, [row], ArtifactKind.VIDEO, error_key=row.key if row else None)
@@ -174,7 +150,7 @@ class FetchService:
         }
 
     # --- collections ------------------------------------------------------------------------------
-    @_measured("get_audio_streams")
+    @measured("get_audio_streams")
     def audio_streams(self, account_id: str, bot_id: str) -> dict[str, Any]:
         kind = ArtifactKind.AUDIO_STREAM
         with self._tx.read() as tx:
@@ -196,7 +172,7 @@ class FetchService:
             )
         return {"streams": streams, **exp.as_dict()}
 
-    @_measured("get_screenshots")
+    @measured("get_screenshots")
     def screenshots(
         self,
         account_id: str,
@@ -236,7 +212,7 @@ class FetchService:
             "next_cursor": encode_screenshot_cursor(page[-1].seq) if more and page else None,
         }
 
-    @_measured("transcriptions")
+    @measured("transcriptions")
     def transcriptions(self, account_id: str, bot_id: str) -> dict[str, Any]:
         kinds = (ArtifactKind.TRANSCRIPT_RAW, ArtifactKind.TRANSCRIPT_PROCESSED)
         with self._tx.read() as tx:
@@ -261,7 +237,7 @@ class FetchService:
         }
 
     # --- inline endpoints -------------------------------------------------------------------------
-    @_measured("get_transcript")
+    @measured("get_transcript")
     def transcript(self, account_id: str, transcript_id: str, *, raw: bool = False) -> bytes:
         """The stored transcript file's exact bytes (processed.json, or raw.json with `raw`)."""
         kind = ArtifactKind.TRANSCRIPT_RAW if raw else ArtifactKind.TRANSCRIPT_PROCESSED
@@ -275,11 +251,11 @@ class FetchService:
         store = self._resolve(snap, [row], kind, error_key=row.key if row else None)
         return read_inline(store, self._key(row), row.size if row else 0)
 
-    @_measured("get_participants")
+    @measured("get_participants")
     def participants(self, account_id: str, bot_id: str) -> Any:
         return self._from_manifest(account_id, bot_id, "participants")
 
-    @_measured("get_speaker_timeline")
+    @measured("get_speaker_timeline")
     def speaker_timeline(self, account_id: str, bot_id: str) -> Any:
         return self._from_manifest(account_id, bot_id, "speaker_timeline")
 

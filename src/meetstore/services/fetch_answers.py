@@ -3,15 +3,24 @@ size cap, and the meeting facts (participant names, screenshot times) a body car
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from meetstore.domain.clock import rfc3339
 from meetstore.domain.ids import InvalidCursor, decode_cursor, encode_cursor
-from meetstore.domain.ports import ObjectStore
+from meetstore.domain.ports import Metrics, ObjectStore
 from meetstore.domain.records import BotRecord
-from meetstore.errors import ArtifactNotFound, InvalidRequest, PayloadTooLarge, S3OperationError
+from meetstore.errors import (
+    ArtifactNotFound,
+    InvalidRequest,
+    MeetstoreError,
+    PayloadTooLarge,
+    S3OperationError,
+)
 from meetstore.services.fetch_errors import location
 
 INLINE_READ_CAP = 20 * 1024 * 1024
@@ -114,3 +123,34 @@ def decode_screenshot_cursor(cursor: str) -> int:
             [{"field": "cursor", "message": "not a cursor returned by this endpoint"}],
         )
     return after
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@runtime_checkable
+class Measured(Protocol):
+    @property
+    def metrics(self) -> Metrics: ...
+
+
+def measured(endpoint: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Count every answer of a fetch endpoint by its code (`ok` or the error's)."""
+
+    def wrap(method: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(method)
+        def measured(*args: P.args, **kwargs: P.kwargs) -> T:
+            service = args[0]
+            assert isinstance(service, Measured)
+            try:
+                answer = method(*args, **kwargs)
+            except MeetstoreError as exc:
+                service.metrics.fetch_answered(endpoint, exc.code)
+                raise
+            service.metrics.fetch_answered(endpoint, "ok")
+            return answer
+
+        return measured
+
+    return wrap

@@ -6,14 +6,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import av
-
 log = logging.getLogger("meetstore.media")
 
 
 class PyAvProbe:
     def video_info(self, path: Path) -> dict[str, Any] | None:
         """video_info of a recorded MP4 (best effort: None when it cannot be read)."""
+        # Imported here: FFmpeg's libraries are ~20 MB of memory in every process that loads
+        # them, and most processes (workers, API processes of external runtimes) never probe.
+        import av
+
         try:
             with av.open(str(path)) as container:
                 stream = container.streams.video[0]
