@@ -382,6 +382,7 @@ class Stores:
     def __init__(self) -> None:
         self.platform = ObjectStore("platform")
         self.platform_region = "local"
+        self.platform_signs_locally = True
         self.platform_endpoint_url: str | None = None
         self.custom_stores: dict[str, ObjectStore] = {}
 

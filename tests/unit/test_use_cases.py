@@ -225,3 +225,14 @@ def test_a_finished_platform_file_is_answered_from_the_cache(world: World) -> No
     assert again["audio_url"] == first["audio_url"]
     with pytest.raises(BotNotFound):
         world.fetch.audio("acct-2", bot_id)  # the cache is per account
+
+
+def test_a_platform_store_that_may_fetch_credentials_is_never_answered_on_the_event_loop(world: World) -> None:
+    from meetstore.domain.artifacts import ArtifactKind
+
+    bot_id = _uploaded_bot(world)
+    first = world.fetch.audio(ACCOUNT, bot_id)  # remembered
+    assert world.fetch.known(ACCOUNT, bot_id, ArtifactKind.AUDIO) == first
+    world.stores.platform_signs_locally = False  # e.g. an S3 platform store on an instance role
+    assert world.fetch.known(ACCOUNT, bot_id, ArtifactKind.AUDIO) is None
+    assert world.fetch.audio(ACCOUNT, bot_id)["audio_url"] == first["audio_url"]

@@ -19,6 +19,10 @@ class ObjectStores:
         return self._platform.store
 
     @property
+    def platform_signs_locally(self) -> bool:
+        return self._platform.signs_locally
+
+    @property
     def platform_region(self) -> str:
         return self._platform.region
 

@@ -91,6 +91,11 @@ class Stores(Protocol):
     def platform(self) -> ObjectStore: ...
 
     @property
+    def platform_signs_locally(self) -> bool:
+        """Whether the platform store signs a URL without any I/O (no credential fetch)."""
+        ...
+
+    @property
     def platform_region(self) -> str: ...
 
     @property

@@ -99,7 +99,10 @@ class FetchService:
     def known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any] | None:
         """The answer for a finished platform-store file whose location is remembered: no
         database read, no network (the URL is signed locally), so a caller on an event loop may
-        take it there. None: the endpoint's method must read the database."""
+        take it there. None: the endpoint's method must read the database (or the platform store's
+        credentials may need fetching)."""
+        if not self._locations.platform_signs_locally:
+            return None
         answer = self._known(account_id, bot_id, kind)
         if answer is not None:
             self.metrics.fetch_answered(_ENDPOINT[kind], "ok")

@@ -44,6 +44,10 @@ class Locations:
     def platform(self) -> ObjectStore:
         return self._stores.platform
 
+    @property
+    def platform_signs_locally(self) -> bool:
+        return self._stores.platform_signs_locally
+
     def custom_store(self, active: ActiveStorage) -> ObjectStore:
         return self._stores.custom(active)
 

@@ -21,6 +21,9 @@ class PlatformStore:
     base_prefix: str
     region: str
     endpoint_url: str | None
+    signs_locally: bool = True
+    """Whether a download URL is signed without any I/O: an HMAC token, or SigV4 with static keys
+    (the default AWS credential chain may fetch or refresh credentials over the network)."""
 
     @property
     def bucket(self) -> str:
@@ -58,4 +61,4 @@ def build_platform_store(settings: Settings, s3: S3ClientFactory) -> PlatformSto
         credentials=creds,
     )
     store_s3 = s3.own_bucket(target)
-    return PlatformStore(store_s3, prefix.strip("/"), target.region, target.endpoint_url)
+    return PlatformStore(store_s3, prefix.strip("/"), target.region, target.endpoint_url, creds is not None)
