@@ -6,17 +6,37 @@ extra fields API.md names for that code (`s3_error`, `bucket`, `key`, ...).
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from typing import Any
+
+
+class Remedy(enum.Enum):
+    """What the caller can do next, named without a route: the edge says which call that is."""
+
+    RETRY_UPLOADS = "retry_uploads"
+    """Upload the bot's failed files again (after fixing the bucket or the policy)."""
+    USE_READ_WRITE = "use_read_write"
+    """Save the storage configuration again with access_mode read_write."""
+
+
+@dataclass(frozen=True)
+class NextStep:
+    remedy: Remedy
+    bot_id: str | None = None
 
 
 class MeetstoreError(Exception):
     code: str = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, next_step: NextStep | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        self.next_step = next_step
         self.details: dict[str, Any] = details
 
 

@@ -219,6 +219,7 @@ def test_write_only_refuses_then_upgrade_serves_at_once(server: RunningServer, m
         assert body["bucket"] == bucket and body["key"] == key
         assert body["location"] == f"s3://{bucket}/{key}"
         assert f"s3://{bucket}/{key}" in body["message"] and "read_write" in body["message"]
+        assert "PUT /api/v1/admin/configs?config_type=storage" in body["message"]
     with pytest.raises(PermissionError) as err:
         client.bots.audio(seeded.bot_id)
     assert err.value.body["code"] == "write_only_storage"
@@ -319,6 +320,7 @@ def test_upload_failed_names_error_and_permission(sqlite_server: RunningServer, 
         assert body["s3_error"] == "AccessDenied" and body["operation"] == "PutObject"
         assert body["bucket"] == bucket and body["key"] == seeded.key(name)
         assert f"s3:PutObject on arn:aws:s3:::{bucket}/meetstream/" in body["message"]
+        assert body["message"].endswith(f"call POST /api/v1/bots/{seeded.bot_id}/retry_uploads to upload it again.")
 
     check(client.bots.audio, "audio.mp3")
     check(client.bots.audio_streams, "audio_streams/bob-example_2.webm")

@@ -24,6 +24,7 @@ from meetstore.domain.artifacts import CATEGORY_OF, CONTENT_TYPE_OF, ArtifactKin
 from meetstore.domain.key_layout import object_key
 from meetstore.domain.storage_config import CategoryPrefixes
 from meetstore.domain.storage_target import ACCESS_KEY_PURPOSE, SECRET_KEY_PURPOSE
+from meetstore.services.storage_views import StorageConfigView
 
 Writer = Callable[[str, bytes, str], None]
 """Puts one object: (key, data, content_type)."""
@@ -258,8 +259,19 @@ def set_state(
             bot.status = bot_status
 
 
-def custom_pin(config_view: dict[str, Any]) -> dict[str, Any]:
-    """seed_bot keyword arguments pinning to the configuration GET /admin/configs returned."""
+def custom_pin(config_view: dict[str, Any] | StorageConfigView) -> dict[str, Any]:
+    """seed_bot keyword arguments pinning to the configuration GET /admin/configs returned (or
+    the storage service's view of it)."""
+    if isinstance(config_view, StorageConfigView):
+        v = config_view
+        return {
+            "pin": "custom",
+            "bucket": v.bucket_name,
+            "region": v.region,
+            "endpoint_url": v.endpoint_url,
+            "config_version": v.version,
+            "prefixes": v.prefixes,
+        }
     p = config_view["prefixes"]
     return {
         "pin": "custom",

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from meetstore.adapters.db.tables import Artifact, Bot, WebhookEvent
 from meetstore.container import Container
+from meetstore.services.handin import HandedIn
 
 CALLBACK_URL = "http://127.0.0.1:9/meetstore-test-hook"
 """A callback_url, so events are queued (delivery itself is not what these tests look at)."""
@@ -71,9 +72,8 @@ def spool(container: Container, bot: PipelineBot, name: str, content: bytes | It
     container.ingest.save_file(bot.bot_id, name, chunks)
 
 
-def leave(container: Container, bot: PipelineBot) -> dict[str, Any]:
-    result: dict[str, Any] = container.handin.left(bot.bot_id)
-    return result
+def leave(container: Container, bot: PipelineBot) -> HandedIn:
+    return container.handin.left(bot.bot_id)
 
 
 def pinned_bot(

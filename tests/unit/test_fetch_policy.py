@@ -19,6 +19,7 @@ from meetstore.domain.storage_config import AccessMode, CategoryPrefixes, Curren
 from meetstore.errors import InvalidRequest
 from meetstore.services.fetch_answers import decode_screenshot_cursor as decode_cursor
 from meetstore.services.fetch_answers import encode_screenshot_cursor as encode_cursor
+from meetstore.services.fetch_results import TranscriptUrls
 
 from support.fetch_rows import insert_storage_config, seed_bot
 
@@ -198,7 +199,7 @@ def test_presigned_s3_url_is_sigv4_with_configured_lifetime_and_scope(
     )
     before = int(time.time())
     body = container.fetch.audio(acct.account_id, bot.bot_id)
-    url = body["audio_url"]
+    url = body.url
     parts = urlsplit(url)
     assert parts.scheme == "https"
     assert parts.netloc == "customer-bucket.s3.eu-west-2.amazonaws.com"
@@ -212,13 +213,13 @@ def test_presigned_s3_url_is_sigv4_with_configured_lifetime_and_scope(
     assert re.fullmatch(r"[0-9a-f]{64}", q["X-Amz-Signature"])
     assert q["X-Amz-SignedHeaders"] == "host"
     assert "secret" not in url and "s" * 40 not in url
-    assert body["expires_in"] == 1234
-    expires_at = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
-    assert expires_at.tzinfo is not None and body["expires_at"].endswith("Z")
+    assert body.expiry.expires_in == 1234
+    expires_at = datetime.fromisoformat(body.expiry.expires_at.replace("Z", "+00:00"))
+    assert expires_at.tzinfo is not None and body.expiry.expires_at.endswith("Z")
     assert before + 1234 <= expires_at.timestamp() <= time.time() + 1234 + 1
     # Another endpoint's lifetime is its own setting.
     video = container.fetch.video(acct.account_id, bot.bot_id)
-    assert _query(video["video_url"])["X-Amz-Expires"] == "77" and video["expires_in"] == 77
+    assert _query(video.url)["X-Amz-Expires"] == "77" and video.expiry.expires_in == 77
 
     # The customer replaces the credentials of the same bucket: URLs are signed with the new ones.
     insert_storage_config(
@@ -229,8 +230,12 @@ def test_presigned_s3_url_is_sigv4_with_configured_lifetime_and_scope(
         access_key_id="AKIAFETCHTEST0000002",
         secret_key="t" * 40,
     )
-    again = _query(container.fetch.audio(acct.account_id, bot.bot_id)["audio_url"])
+    again = _query(container.fetch.audio(acct.account_id, bot.bot_id).url)
     assert again["X-Amz-Credential"].startswith("AKIAFETCHTEST0000002/")
+
+
+def _transcript_urls(answer: TranscriptUrls) -> list[str]:
+    return [u for u in (answer.raw, answer.processed) if u is not None]
 
 
 def test_presigning_makes_no_network_call(make_container: Callable[..., Container]) -> None:
@@ -260,13 +265,13 @@ def test_presigning_makes_no_network_call(make_container: Callable[..., Containe
     started = time.monotonic()
     fetch = container.fetch
     urls = [
-        fetch.audio(acct.account_id, bot.bot_id)["audio_url"],
-        fetch.video(acct.account_id, bot.bot_id)["video_url"],
-        fetch.chats(acct.account_id, bot.bot_id)["download_url"],
-        fetch.manifest(acct.account_id, bot.bot_id)["manifest_url"],
-        *[s["url"] for s in fetch.audio_streams(acct.account_id, bot.bot_id)["streams"]],
-        *[s["url"] for s in fetch.screenshots(acct.account_id, bot.bot_id)["screenshots"]],
-        *fetch.transcriptions(acct.account_id, bot.bot_id)["download_urls"].values(),
+        fetch.audio(acct.account_id, bot.bot_id).url,
+        fetch.video(acct.account_id, bot.bot_id).url,
+        fetch.chats(acct.account_id, bot.bot_id).url,
+        fetch.manifest(acct.account_id, bot.bot_id).url,
+        *[s.url for s in fetch.audio_streams(acct.account_id, bot.bot_id).streams],
+        *[s.url for s in fetch.screenshots(acct.account_id, bot.bot_id).screenshots],
+        *_transcript_urls(fetch.transcriptions(acct.account_id, bot.bot_id)),
     ]
     assert time.monotonic() - started < 2.0
     assert all(u.startswith(f"{dead}/bkt-offline/meetstream/{bot.bot_id}_") for u in urls)
@@ -277,14 +282,14 @@ def test_local_platform_url_is_a_signed_expiring_token(make_container: Callable[
     acct = container.accounts.create("acme")
     bot = seed_bot(container, acct.account_id, pin="platform")
     body = container.fetch.chats(acct.account_id, bot.bot_id)
-    assert body["file_type"] == "json" and body["expires_in"] == 321
+    assert body.expiry.expires_in == 321
     prefix = "http://files.example.test/files/"
-    assert body["download_url"].startswith(prefix)
+    assert body.url.startswith(prefix)
     store = container.platform.store
     assert isinstance(store, LocalPlatformStore)
-    signed = store.verify(body["download_url"][len(prefix) :])
+    signed = store.verify(body.url[len(prefix) :])
     assert signed.key == bot.key("chat.json")
     assert abs(signed.expires_at - (time.time() + 321)) <= 2
-    expires_at = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
+    expires_at = datetime.fromisoformat(body.expiry.expires_at.replace("Z", "+00:00"))
     assert abs(expires_at.timestamp() - signed.expires_at) <= 1
     assert expires_at.tzinfo == UTC or expires_at.utcoffset() is not None

@@ -15,7 +15,15 @@ import pytest
 from pydantic import SecretStr
 
 from meetstore.config import Settings
-from meetstore.errors import AccessRefused, BotNotFound, MediaNotReady, NothingToRetry, UploadFailed
+from meetstore.errors import (
+    AccessRefused,
+    BotNotFound,
+    MediaNotReady,
+    NextStep,
+    NothingToRetry,
+    Remedy,
+    UploadFailed,
+)
 from meetstore.services.fetch import FetchService
 from meetstore.services.handin import HandInService
 from meetstore.services.locations import Locations
@@ -89,7 +97,7 @@ def test_handin_pins_the_custom_bucket_and_queues_every_file_with_a_manifest(wor
 
     bot = world.db.bots[bot_id]
     assert (bot.status, bot.pin_kind, bot.pin_bucket, bot.pin_config_version) == ("Stopped", "custom", "customer-bucket", 1)
-    assert answer["artifacts"] == 3 and answer["storage"]["bucket"] == "customer-bucket"
+    assert answer.artifacts == 3 and answer.storage is not None and answer.storage.bucket == "customer-bucket"
     keys = sorted(a.key for a in world.db.artifacts)
     assert keys == [
         f"meetstream/{bot_id}_audio.mp3",
@@ -109,7 +117,7 @@ def test_a_second_handin_changes_nothing(world: World) -> None:
     world.spool.put(bot_id, "video.mp4", b"late")
     assert world.handin.left(bot_id) == first
     assert len(world.db.artifacts) == 2
-    assert first["storage"]["kind"] == "platform"
+    assert first.storage is not None and first.storage.kind == "platform"
     assert world.artifact(bot_id, "audio.mp3").key == f"accounts/{ACCOUNT}/meetstream/{bot_id}_audio.mp3"  # type: ignore[attr-defined]
 
 
@@ -181,8 +189,8 @@ def test_get_audio_signs_the_pinned_bucket(world: World) -> None:
     world.configure("customer-bucket")
     bot_id = _uploaded_bot(world)
     answer = world.fetch.audio(ACCOUNT, bot_id)
-    assert answer["audio_url"] == f"https://customer-bucket.example/meetstream/{bot_id}_audio.mp3?expires=3600"
-    assert answer["expires_in"] == 3600
+    assert answer.url == f"https://customer-bucket.example/meetstream/{bot_id}_audio.mp3?expires=3600"
+    assert answer.expiry.expires_in == 3600
     assert world.metrics.fetches == [("get_audio", "ok")]
 
 
@@ -213,7 +221,7 @@ def test_get_audio_before_the_upload_and_after_a_failure(world: World) -> None:
     with pytest.raises(UploadFailed) as err:
         world.fetch.audio(ACCOUNT, bot_id)
     assert err.value.details["s3_error"] == "AccessDenied"
-    assert f"/api/v1/bots/{bot_id}/retry_uploads" in err.value.message
+    assert err.value.next_step == NextStep(Remedy.RETRY_UPLOADS, bot_id)
     assert world.metrics.fetches == [("get_audio", "media_not_ready"), ("get_audio", "upload_failed")]
 
 
@@ -222,7 +230,7 @@ def test_a_finished_platform_file_is_answered_from_the_cache(world: World) -> No
     first = world.fetch.audio(ACCOUNT, bot_id)
     del world.db.bots[bot_id]  # a database read now would find nothing
     again = world.fetch.audio(ACCOUNT, bot_id)
-    assert again["audio_url"] == first["audio_url"]
+    assert again.url == first.url
     with pytest.raises(BotNotFound):
         world.fetch.audio("acct-2", bot_id)  # the cache is per account
 
@@ -235,4 +243,4 @@ def test_a_platform_store_that_may_fetch_credentials_is_never_answered_on_the_ev
     assert world.fetch.known(ACCOUNT, bot_id, ArtifactKind.AUDIO) == first
     world.stores.platform_signs_locally = False  # e.g. an S3 platform store on an instance role
     assert world.fetch.known(ACCOUNT, bot_id, ArtifactKind.AUDIO) is None
-    assert world.fetch.audio(ACCOUNT, bot_id)["audio_url"] == first["audio_url"]
+    assert world.fetch.audio(ACCOUNT, bot_id).url == first.url

@@ -33,6 +33,14 @@ STATUS_OF: list[tuple[type[e.MeetstoreError], int]] = [
 ]
 
 
+def next_step_sentence(step: e.NextStep) -> str:
+    """The call that takes the caller's next step, as a sentence that ends an error's message."""
+    if step.remedy is e.Remedy.RETRY_UPLOADS:
+        return f"After fixing it, call POST /api/v1/bots/{step.bot_id}/retry_uploads to upload it again."
+    assert step.remedy is e.Remedy.USE_READ_WRITE
+    return "To switch: PUT /api/v1/admin/configs?config_type=storage with access_mode 'read_write'."
+
+
 def status_for(exc: e.MeetstoreError) -> int:
     for cls, status in STATUS_OF:
         if isinstance(exc, cls):
@@ -53,7 +61,8 @@ def error_response(exc: e.MeetstoreError) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after_s)
     if isinstance(exc, e.Unavailable):
         headers["Retry-After"] = "5"
-    return JSONResponse(envelope(exc.message, exc.code, **exc.details), status_code=status, headers=headers)
+    message = exc.message if exc.next_step is None else f"{exc.message} {next_step_sentence(exc.next_step)}"
+    return JSONResponse(envelope(message, exc.code, **exc.details), status_code=status, headers=headers)
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:

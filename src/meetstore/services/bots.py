@@ -15,14 +15,25 @@ from typing import Any
 from meetstore.adapters.net_guard import check_url_allowed
 from meetstore.config import Settings
 from meetstore.domain.artifacts import LIVE_STATUSES, BotStatus
-from meetstore.domain.clock import SystemClock, rfc3339
+from meetstore.domain.clock import SystemClock
 from meetstore.domain.ids import canonical_id, decode_cursor, encode_cursor
 from meetstore.domain.ports import BotRuntime
-from meetstore.domain.records import ArtifactRecord, BotRecord
+from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import DuplicateIdempotencyKey, NewBot, Transaction, Transactions
 from meetstore.errors import BotNotFound, InvalidRequest
+from meetstore.services.bot_views import (
+    BotDetail,
+    BotPage,
+    BotState,
+    BotSummary,
+    NewBotView,
+    Removal,
+    Removed,
+    StoredFile,
+    WebhookDelivery,
+    stored_location,
+)
 from meetstore.services.events import emit
-from meetstore.services.handin import location_view
 
 log = logging.getLogger("meetstore.bots")
 
@@ -49,9 +60,9 @@ class CreateBotInput:
 
 @dataclass(frozen=True)
 class Created:
-    """create_bot's answer: the body, and whether it is an Idempotency-Key replay (507)."""
+    """create_bot's answer: the new bot, and whether it is an Idempotency-Key replay (507)."""
 
-    body: dict[str, Any]
+    bot: NewBotView
     replay: bool
 
 
@@ -68,42 +79,9 @@ def not_found() -> BotNotFound:
     return BotNotFound("No bot with this id exists in this account.")
 
 
-def created_body(bot: BotRecord) -> dict[str, Any]:
-    """The body of create_bot; an Idempotency-Key replay returns exactly this again."""
-    return {
-        "bot_id": bot.id,
-        "transcript_id": bot.transcript_id,
-        "meeting_url": bot.meeting_link,
-        "status": BotStatus.JOINING.value,
-    }
-
-
-def summary_view(bot: BotRecord) -> dict[str, Any]:
-    options = bot.options or {}
-    return {
-        "bot_id": bot.id,
-        "transcript_id": bot.transcript_id,
-        "meeting_url": bot.meeting_link,
-        "bot_name": bot.bot_name,
-        "status": bot.status,
-        "created_at": rfc3339(bot.created_at),
-        "updated_at": rfc3339(bot.updated_at),
-        "custom_attributes": options.get("custom_attributes"),
-    }
-
-
-def _artifact_view(a: ArtifactRecord) -> dict[str, Any]:
-    return {
-        "kind": a.kind,
-        "key": a.key,
-        "size": a.size,
-        "content_type": a.content_type,
-        "state": a.state,
-        "attempts": a.attempts,
-        "s3_error": a.last_error_code,
-        "operation": a.last_error_operation,
-        "message": a.last_error_message,
-    }
+def created_view(bot: BotRecord) -> NewBotView:
+    """A new bot is joining; an Idempotency-Key replay answers exactly this again."""
+    return NewBotView(bot.id, bot.transcript_id, bot.meeting_link, BotStatus.JOINING.value)
 
 
 def _encode_cursor(created_at: datetime, bot_id: str) -> str:
@@ -171,7 +149,7 @@ class BotService:
                     )
                 )
                 emit(tx, bot, "bot.joining", message="The bot is joining the meeting.", now=now)
-                body = created_body(bot)
+                created = created_view(bot)
         except DuplicateIdempotencyKey:
             # Two requests with the same Idempotency-Key raced: the other one created the bot.
             replay = self._replay(account_id, key) if key is not None else None
@@ -179,8 +157,8 @@ class BotService:
                 raise
             return replay
         if runtime == "simulated":
-            self._runtime.start(body["bot_id"])
-        return Created(body, replay=False)
+            self._runtime.start(created.bot_id)
+        return Created(created, replay=False)
 
     @staticmethod
     def _check_idempotency_key(key: str | None) -> str | None:
@@ -196,7 +174,7 @@ class BotService:
     def _replay(self, account_id: str, key: str) -> Created | None:
         with self._tx.read() as tx:
             bot = tx.bots.by_idempotency_key(account_id, key)
-            return None if bot is None else Created(created_body(bot), replay=True)
+            return None if bot is None else Created(created_view(bot), replay=True)
 
     # --- read -----------------------------------------------------------------------------------
     @staticmethod
@@ -208,7 +186,7 @@ class BotService:
 
     def list(
         self, account_id: str, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
-    ) -> dict[str, Any]:
+    ) -> BotPage:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidRequest(
                 f"limit must be between 1 and {MAX_PAGE_SIZE}.",
@@ -219,59 +197,46 @@ class BotService:
             rows = tx.bots.page(account_id, after, limit + 1)
         page = rows[:limit]
         next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
-        return {"bots": [summary_view(b) for b in page], "next_cursor": next_cursor}
+        return BotPage(tuple(BotSummary.of(b) for b in page), next_cursor)
 
-    def status(self, account_id: str, bot_id: str) -> dict[str, Any]:
+    def status(self, account_id: str, bot_id: str) -> BotState:
         with self._tx.read() as tx:
             bot = self._get(tx, account_id, bot_id)
-            return {"bot_id": bot.id, "status": bot.status}
+            return BotState(bot.id, bot.status)
 
-    def detail(self, account_id: str, bot_id: str) -> dict[str, Any]:
+    def detail(self, account_id: str, bot_id: str) -> BotDetail:
         with self._tx.read() as tx:
             bot = self._get(tx, account_id, bot_id)
             artifacts = tx.artifacts.of_bot(bot.id)
             hooks = tx.webhook_events.of_bot(bot.id)
             options = dict(bot.options or {})
-            view = summary_view(bot)
-            view.update(
-                {
-                    "transcript_provider": bot.transcript_provider,
-                    "callback_url": bot.callback_url,
-                    "video_required": bool(options.get("video_required", True)),
-                    "audio_separate_streams": bool(options.get("audio_separate_streams", False)),
-                    "runtime": bot.runtime,
-                    "left_at": rfc3339(bot.left_at),
-                    "done_at": rfc3339(bot.done_at),
-                    "options": options,
-                    "storage": {
-                        "location": location_view(bot),
-                        "artifacts": [_artifact_view(a) for a in artifacts],
-                    },
-                    "webhooks": [
-                        {
-                            "event": w.event,
-                            "state": w.state,
-                            "attempts": w.attempts,
-                            "last_status": w.last_status,
-                        }
-                        for w in hooks
-                    ],
-                }
+            return BotDetail(
+                summary=BotSummary.of(bot),
+                transcript_provider=bot.transcript_provider,
+                callback_url=bot.callback_url,
+                video_required=bool(options.get("video_required", True)),
+                audio_separate_streams=bool(options.get("audio_separate_streams", False)),
+                runtime=bot.runtime,
+                left_at=bot.left_at,
+                done_at=bot.done_at,
+                options=options,
+                location=stored_location(bot),
+                artifacts=tuple(StoredFile.of(a) for a in artifacts),
+                webhooks=tuple(WebhookDelivery.of(w) for w in hooks),
             )
-            return view
 
     # --- remove ---------------------------------------------------------------------------------
-    def remove(self, account_id: str, bot_id: str) -> dict[str, Any]:
+    def remove(self, account_id: str, bot_id: str) -> Removed:
         """Make the bot leave now (its runtime notices the Leaving status); media is kept."""
         with self._tx.write() as tx:
             bot = self._get(tx, account_id, bot_id, lock=True)
             status = BotStatus(bot.status)
             if status is BotStatus.LEAVING:
-                message = "The bot is already leaving the meeting; its recording is kept."
+                removal = Removal.ALREADY_LEAVING
             elif status in LIVE_STATUSES:
                 bot.status = BotStatus.LEAVING.value
                 bot.updated_at = self._clock.now()
-                message = "The bot is leaving the meeting; its recording is kept."
+                removal = Removal.LEAVING
             else:
-                message = "The bot has already left the meeting; its recording is kept."
-            return {"bot_id": bot.id, "status": bot.status, "message": message}
+                removal = Removal.ALREADY_LEFT
+            return Removed(bot.id, bot.status, removal)

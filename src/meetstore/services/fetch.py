@@ -32,7 +32,6 @@ from meetstore.domain.storage_target import ActiveStorage, active_of
 from meetstore.errors import ArtifactNotFound, BotNotFound, InvalidRequest
 from meetstore.services.fetch_answers import (
     INLINE_READ_CAP,
-    VIDEO_INFO_FIELDS,
     Expiry,
     decode_screenshot_cursor,
     encode_screenshot_cursor,
@@ -45,6 +44,16 @@ from meetstore.services.fetch_answers import (
 )
 from meetstore.services.fetch_cache import FinalLocations
 from meetstore.services.fetch_errors import ended_with_error, error_of
+from meetstore.services.fetch_results import (
+    FileUrl,
+    ScreenshotPage,
+    ScreenshotUrl,
+    StreamUrl,
+    StreamUrls,
+    TranscriptUrls,
+    VideoInfo,
+    VideoUrl,
+)
 from meetstore.services.locations import Locations, pin_of
 
 NO_SUCH_BOT = "No bot with this id exists in this account."
@@ -54,13 +63,17 @@ SCREENSHOTS_DEFAULT_LIMIT = 100
 SCREENSHOTS_MAX_LIMIT = 1000
 __all__ = ["INLINE_READ_CAP", "FetchService"]
 
-_URL_FIELD: dict[ArtifactKind, tuple[str, str]] = {
-    ArtifactKind.AUDIO: ("audio_url", "audio"),
-    ArtifactKind.CHAT: ("download_url", "chats"),
-    ArtifactKind.MANIFEST: ("manifest_url", "manifest"),
+_TTL_OF: dict[ArtifactKind, str] = {
+    ArtifactKind.AUDIO: "audio",
+    ArtifactKind.CHAT: "chats",
+    ArtifactKind.MANIFEST: "manifest",
 }
-"""The endpoints whose answer is one URL: kind → (URL field, TTL setting)."""
-_ENDPOINT = {ArtifactKind.AUDIO: "get_audio", ArtifactKind.CHAT: "get_chats", ArtifactKind.MANIFEST: "get_manifest"}
+"""The endpoints whose answer is one URL: kind → the TTL setting of its URL."""
+_ENDPOINT = {
+    ArtifactKind.AUDIO: "get_audio",
+    ArtifactKind.CHAT: "get_chats",
+    ArtifactKind.MANIFEST: "get_manifest",
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +91,12 @@ class _Snapshot:
 
 class FetchService:
     def __init__(
-        self, tx: Transactions, reads: FetchQueries, settings: Settings, locations: Locations, metrics: Metrics
+        self,
+        tx: Transactions,
+        reads: FetchQueries,
+        settings: Settings,
+        locations: Locations,
+        metrics: Metrics,
     ) -> None:
         self._tx = tx
         self.metrics = metrics
@@ -88,15 +106,11 @@ class FetchService:
         self.final = FinalLocations(settings.fetch_cache_entries)
 
     # --- endpoints returning one presigned URL ------------------------------------------------
-    def _presigned(self, kind: ArtifactKind, store: ObjectStore, key: str) -> dict[str, Any]:
-        field, ttl_name = _URL_FIELD[kind]
-        exp = self._expiry(ttl_name)
-        out = {field: store.presign_get(key, exp.expires_in), **exp.as_dict()}
-        if kind is ArtifactKind.CHAT:
-            out["file_type"] = "json"
-        return out
+    def _presigned(self, kind: ArtifactKind, store: ObjectStore, key: str) -> FileUrl:
+        exp = self._expiry(_TTL_OF[kind])
+        return FileUrl(store.presign_get(key, exp.expires_in), exp)
 
-    def known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any] | None:
+    def known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> FileUrl | None:
         """The answer for a finished platform-store file whose location is remembered: no
         database read, no network (the URL is signed locally), so a caller on an event loop may
         take it there. None: the endpoint's method must read the database (or the platform store's
@@ -108,12 +122,12 @@ class FetchService:
             self.metrics.fetch_answered(_ENDPOINT[kind], "ok")
         return answer
 
-    def _known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any] | None:
+    def _known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> FileUrl | None:
         bid = canonical_id(bot_id)
-        key = None if bid is None or kind not in _URL_FIELD else self.final.get(account_id, bid, kind)
+        key = None if bid is None or kind not in _TTL_OF else self.final.get(account_id, bid, kind)
         return None if key is None else self._presigned(kind, self._locations.platform, key)
 
-    def _single_url(self, account_id: str, bot_id: str, kind: ArtifactKind) -> dict[str, Any]:
+    def _single_url(self, account_id: str, bot_id: str, kind: ArtifactKind) -> FileUrl:
         snap, row = self._single(account_id, bot_id, kind)
         store = self._resolve(snap, [row], kind, error_key=row.key if row else None)
         answer = self._presigned(kind, store, self._key(row))
@@ -121,40 +135,34 @@ class FetchService:
         return answer
 
     @measured("get_audio")
-    def audio(self, account_id: str, bot_id: str) -> dict[str, Any]:
+    def audio(self, account_id: str, bot_id: str) -> FileUrl:
         return self._known(account_id, bot_id, ArtifactKind.AUDIO) or self._single_url(
             account_id, bot_id, ArtifactKind.AUDIO
         )
 
     @measured("get_chats")
-    def chats(self, account_id: str, bot_id: str) -> dict[str, Any]:
+    def chats(self, account_id: str, bot_id: str) -> FileUrl:
         return self._known(account_id, bot_id, ArtifactKind.CHAT) or self._single_url(
             account_id, bot_id, ArtifactKind.CHAT
         )
 
     @measured("get_manifest")
-    def manifest(self, account_id: str, bot_id: str) -> dict[str, Any]:
+    def manifest(self, account_id: str, bot_id: str) -> FileUrl:
         return self._known(account_id, bot_id, ArtifactKind.MANIFEST) or self._single_url(
             account_id, bot_id, ArtifactKind.MANIFEST
         )
 
     @measured("get_video")
-    def video(self, account_id: str, bot_id: str) -> dict[str, Any]:
+    def video(self, account_id: str, bot_id: str) -> VideoUrl:
         snap, row = self._single(account_id, bot_id, ArtifactKind.VIDEO)
         store = self._resolve(snap, [row], ArtifactKind.VIDEO, error_key=row.key if row else None)
         exp = self._expiry("video")
-        info = (snap.bot.meeting_data or {}).get("video_info") or {}
-        if not isinstance(info, dict):
-            info = {}
-        return {
-            "video_url": store.presign_get(self._key(row), exp.expires_in),
-            **exp.as_dict(),
-            "video_info": {k: info.get(k) for k in VIDEO_INFO_FIELDS},
-        }
+        info = VideoInfo.reported((snap.bot.meeting_data or {}).get("video_info"))
+        return VideoUrl(store.presign_get(self._key(row), exp.expires_in), exp, info)
 
     # --- collections ------------------------------------------------------------------------------
     @measured("get_audio_streams")
-    def audio_streams(self, account_id: str, bot_id: str) -> dict[str, Any]:
+    def audio_streams(self, account_id: str, bot_id: str) -> StreamUrls:
         kind = ArtifactKind.AUDIO_STREAM
         with self._tx.read() as tx:
             snap = self._snapshot(tx, account_id, bot_id)
@@ -165,15 +173,9 @@ class FetchService:
         streams = []
         for row in rows:
             pid = f"{row.participant}_{row.seq}"
-            streams.append(
-                {
-                    "participant": names.get(pid, row.participant),
-                    "participant_id": pid,
-                    "url": store.presign_get(row.key, exp.expires_in),
-                    "key": row.key,
-                }
-            )
-        return {"streams": streams, **exp.as_dict()}
+            participant = names.get(pid, row.participant or pid)
+            streams.append(StreamUrl(participant, pid, store.presign_get(row.key, exp.expires_in), row.key))
+        return StreamUrls(tuple(streams), exp)
 
     @measured("get_screenshots")
     def screenshots(
@@ -183,7 +185,7 @@ class FetchService:
         *,
         limit: int = SCREENSHOTS_DEFAULT_LIMIT,
         cursor: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ScreenshotPage:
         if not 1 <= limit <= SCREENSHOTS_MAX_LIMIT:
             raise InvalidRequest(
                 f"limit must be between 1 and {SCREENSHOTS_MAX_LIMIT}.",
@@ -196,7 +198,9 @@ class FetchService:
             # The whole collection's state without loading it: one grouped count on the index.
             counts = tx.artifacts.state_counts(snap.bot.id, kind.value)
             state = collection_state(s for s, n in counts.items() if n)
-            failed = tx.artifacts.first_failed(snap.bot.id, kind.value) if state is ArtifactState.FAILED else None
+            failed = (
+                tx.artifacts.first_failed(snap.bot.id, kind.value) if state is ArtifactState.FAILED else None
+            )
             page: list[ArtifactRecord] = []
             if state is ArtifactState.UPLOADED:
                 page = tx.artifacts.page_of_kind(snap.bot.id, kind.value, after, limit + 1)
@@ -205,18 +209,16 @@ class FetchService:
         more = len(page) > limit
         page = page[:limit]
         start = meeting_start(snap.bot)
-        items = [
-            {"url": store.presign_get(row.key, exp.expires_in), "taken_at": taken_at(start, row.taken_at_s), "key": row.key}
+        items = tuple(
+            ScreenshotUrl(
+                store.presign_get(row.key, exp.expires_in), taken_at(start, row.taken_at_s), row.key
+            )
             for row in page
-        ]
-        return {
-            "screenshots": items,
-            **exp.as_dict(),
-            "next_cursor": encode_screenshot_cursor(page[-1].seq) if more and page else None,
-        }
+        )
+        return ScreenshotPage(items, exp, encode_screenshot_cursor(page[-1].seq) if more and page else None)
 
     @measured("transcriptions")
-    def transcriptions(self, account_id: str, bot_id: str) -> dict[str, Any]:
+    def transcriptions(self, account_id: str, bot_id: str) -> TranscriptUrls:
         kinds = (ArtifactKind.TRANSCRIPT_RAW, ArtifactKind.TRANSCRIPT_PROCESSED)
         with self._tx.read() as tx:
             snap = self._snapshot(tx, account_id, bot_id)
@@ -224,20 +226,21 @@ class FetchService:
         # Report the raw transcript first when both failed.
         rows.sort(key=lambda r: 0 if r.kind == ArtifactKind.TRANSCRIPT_RAW.value else 1)
         store = self._resolve(
-            snap, rows, ArtifactKind.TRANSCRIPT_RAW, error_key=self._folder(snap, ArtifactKind.TRANSCRIPT_RAW, rows)
+            snap,
+            rows,
+            ArtifactKind.TRANSCRIPT_RAW,
+            error_key=self._folder(snap, ArtifactKind.TRANSCRIPT_RAW, rows),
         )
         exp = self._expiry("transcript")
         by_kind = {row.kind: row for row in rows}
-        urls: dict[str, str | None] = {}
-        for name, kind in (("raw_transcript", kinds[0]), ("processed_transcript", kinds[1])):
+
+        def url(kind: ArtifactKind) -> str | None:
             row = by_kind.get(kind.value)
-            urls[name] = store.presign_get(row.key, exp.expires_in) if row is not None else None
-        return {
-            "transcript_id": snap.bot.transcript_id,
-            "provider": snap.bot.transcript_provider,
-            "download_urls": urls,
-            **exp.as_dict(),
-        }
+            return None if row is None else store.presign_get(row.key, exp.expires_in)
+
+        return TranscriptUrls(
+            snap.bot.transcript_id, snap.bot.transcript_provider, url(kinds[0]), url(kinds[1]), exp
+        )
 
     # --- inline endpoints -------------------------------------------------------------------------
     @measured("get_transcript")
@@ -294,7 +297,9 @@ class FetchService:
             active = None if found is None else active_of(*found)
         return _Snapshot(bot=bot, pin=pin, active=active)
 
-    def _single(self, account_id: str, bot_id: str, kind: ArtifactKind) -> tuple[_Snapshot, ArtifactRecord | None]:
+    def _single(
+        self, account_id: str, bot_id: str, kind: ArtifactKind
+    ) -> tuple[_Snapshot, ArtifactRecord | None]:
         """The bot, its first artifact of `kind` and the storage configuration in ONE read (the
         hot path of get_audio & co.)."""
         bid = canonical_id(bot_id)
@@ -314,7 +319,12 @@ class FetchService:
 
     # --- the decision ---------------------------------------------------------------------------
     def _resolve(
-        self, snap: _Snapshot, rows: Sequence[ArtifactRecord | None], kind: ArtifactKind, *, error_key: str | None
+        self,
+        snap: _Snapshot,
+        rows: Sequence[ArtifactRecord | None],
+        kind: ArtifactKind,
+        *,
+        error_key: str | None,
     ) -> ObjectStore:
         present = [r for r in rows if r is not None]
         state = collection_state(r.state for r in present)

@@ -26,16 +26,11 @@ from meetstore.services.fetch_errors import location
 INLINE_READ_CAP = 20 * 1024 * 1024
 """Largest object an inline endpoint reads into memory (transcript, manifest)."""
 
-VIDEO_INFO_FIELDS = ("duration", "size_mb", "resolution", "fps", "frames_processed", "corrupted_frames")
-
 
 @dataclass(frozen=True)
 class Expiry:
     expires_in: int
     expires_at: str
-
-    def as_dict(self) -> dict[str, int | str]:
-        return {"expires_in": self.expires_in, "expires_at": self.expires_at}
 
 
 def expiry(ttl_s: int) -> Expiry:

@@ -8,7 +8,15 @@ from meetstore.domain.fetch_policy import Outcome
 from meetstore.domain.pin import PinnedLocation
 from meetstore.domain.records import ArtifactRecord
 from meetstore.domain.storage_config import CurrentStorage
-from meetstore.errors import AccessRefused, ArtifactNotFound, MediaNotReady, MeetstoreError, UploadFailed
+from meetstore.errors import (
+    AccessRefused,
+    ArtifactNotFound,
+    MediaNotReady,
+    MeetstoreError,
+    NextStep,
+    Remedy,
+    UploadFailed,
+)
 
 LABEL: dict[ArtifactKind, str] = {
     ArtifactKind.AUDIO: "audio",
@@ -59,10 +67,10 @@ def error_of(
         return AccessRefused(
             f"The {label} of this bot is in your bucket at {where}, but your storage "
             "configuration is write_only, so meetstore may not read it or sign download URLs "
-            "for it. Read it directly from your bucket, or switch to read_write: PUT "
-            "/api/v1/admin/configs?config_type=storage with access_mode 'read_write' and "
-            "credentials that also allow s3:GetObject; existing files become fetchable at once.",
+            "for it. Read it directly from your bucket, or switch to read_write with credentials "
+            "that also allow s3:GetObject; existing files become fetchable at once.",
             code="write_only_storage",
+            next_step=NextStep(Remedy.USE_READ_WRITE),
             access_mode="write_only",
             bucket=pin.bucket,
             key=key,
@@ -96,5 +104,11 @@ def upload_failed(bot_id: str, pin: PinnedLocation, row: ArtifactRecord | None, 
     message = f"The upload of the {label} of this bot to {where} failed for good ({code} on {operation})."
     if detail:
         message += f" {detail}"
-    message += f" After fixing it, call POST /api/v1/bots/{bot_id}/retry_uploads to upload it again."
-    return UploadFailed(message, s3_error=code, operation=operation, bucket=pin.bucket, key=key)
+    return UploadFailed(
+        message,
+        next_step=NextStep(Remedy.RETRY_UPLOADS, bot_id),
+        s3_error=code,
+        operation=operation,
+        bucket=pin.bucket,
+        key=key,
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,7 @@ from meetstore.domain.ports import Clock, MediaProbe, Spool, SpoolFile, Stores
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import NewArtifact, Transaction, Transactions
 from meetstore.domain.storage_config import CategoryPrefixes
+from meetstore.services.bot_views import StorageLocation, stored_location
 from meetstore.services.events import emit
 from meetstore.services.runtime_bots import bot_id_of, the_bot
 
@@ -48,29 +49,19 @@ MANIFEST_VERSION = 1
 MAX_MEETING_JSON_BYTES = 16 * 1024 * 1024
 
 
-def location_view(bot: BotRecord) -> dict[str, Any] | None:
-    """Where a bot's files were written (its pin), or None before it left."""
-    if bot.pin_kind is None:
-        return None
-    return {
-        "kind": bot.pin_kind,
-        "bucket": bot.pin_bucket,
-        "region": bot.pin_region,
-        "endpoint_url": bot.pin_endpoint_url,
-        "prefixes": dict(bot.pin_prefixes or {}),
-    }
-
-
 @dataclass(frozen=True)
 class HandedIn:
     """The answer of "left": where the bot's files go, and how many there are."""
 
     bot_id: str
-    storage: dict[str, Any] | None
+    storage: StorageLocation | None
     artifacts: int
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"bot_id": self.bot_id, "storage": self.storage, "artifacts": self.artifacts}
+
+def _location_doc(bot: BotRecord) -> dict[str, Any] | None:
+    """The pin as the manifest records it."""
+    loc = stored_location(bot)
+    return None if loc is None else asdict(loc)
 
 
 def _accepted_recording(name: str) -> bool:
@@ -94,14 +85,14 @@ class HandInService:
         self._settings = settings
         self._clock: Clock = clock or SystemClock()
 
-    def left(self, bot_id: str) -> dict[str, Any]:
+    def left(self, bot_id: str) -> HandedIn:
         """The bot left; its files are complete. Pin, manifest, artifact rows, status Stopped and
         bot.stopped in one transaction; a second call changes nothing and answers the same."""
         bot_id = bot_id_of(bot_id)
         with self._tx.write() as tx:
             bot = the_bot(tx, bot_id, lock=True)
             if bot.pin_kind is not None:
-                return self._result(tx, bot).as_dict()
+                return self._result(tx, bot)
             now = self._clock.now()
             prefixes = self._pin(tx, bot, now)
             files = self._spool.files(bot.id, _accepted_recording)
@@ -132,11 +123,11 @@ class HandInService:
                 now=now,
             )
             tx.flush()
-            return self._result(tx, bot).as_dict()
+            return self._result(tx, bot)
 
     @staticmethod
     def _result(tx: Transaction, bot: BotRecord) -> HandedIn:
-        return HandedIn(bot.id, location_view(bot), tx.artifacts.count_of_bot(bot.id))
+        return HandedIn(bot.id, stored_location(bot), tx.artifacts.count_of_bot(bot.id))
 
     def _manifest(
         self, bot: BotRecord, now: datetime, entries: list[dict[str, Any]], meeting: dict[str, Any]
@@ -150,7 +141,7 @@ class HandInService:
             "bot_name": bot.bot_name,
             "created_at": rfc3339(bot.created_at),
             "left_at": rfc3339(now),
-            "storage": location_view(bot),
+            "storage": _location_doc(bot),
             "artifacts": entries,
             "participants": meeting.get("participants", []),
             "speaker_timeline": meeting.get("speaker_timeline", []),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from meetstore.domain.artifacts import is_accepted_file_name
 from meetstore.domain.ports import Spool, SpoolWriter
@@ -31,9 +31,6 @@ class SavedFile:
     size: int
     sha256: str
     replaced: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"bot_id": self.bot_id, "name": self.name, "size": self.size, "sha256": self.sha256}
 
 
 class IngestService:

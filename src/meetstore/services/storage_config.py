@@ -11,9 +11,8 @@ from pydantic import SecretStr
 
 from meetstore.adapters.net_guard import check_url_allowed
 from meetstore.config import Settings
-from meetstore.domain.clock import SystemClock, rfc3339
+from meetstore.domain.clock import SystemClock
 from meetstore.domain.ports import Metrics, SecretBox, StorageProbe, Stores
-from meetstore.domain.records import StorageConfigRecord
 from meetstore.domain.repositories import Transactions
 from meetstore.domain.storage_config import AccessMode, Category, CategoryPrefixes, effective_prefixes
 from meetstore.domain.storage_target import (
@@ -28,6 +27,7 @@ from meetstore.domain.storage_target import (
     put_args_of,
 )
 from meetstore.errors import StorageNotConfigured, StorageValidationFailed
+from meetstore.services.storage_views import StorageConfigView, ValidationReport
 
 
 @dataclass(frozen=True)
@@ -70,44 +70,6 @@ class StorageConfigInput:
         return f"StorageConfigInput(bucket_name={self.bucket_name!r}, access_mode={self.access_mode.value!r})"
 
 
-def view_of(row: StorageConfigRecord) -> dict[str, Any]:
-    """The configuration as GET returns it: never a credential."""
-    return {
-        "provider": row.provider,
-        "bucket_name": row.bucket_name,
-        "region": row.region,
-        "access_mode": row.access_mode,
-        "prefix": row.prefix,
-        "prefixes": {
-            "audio": row.prefix_audio,
-            "video": row.prefix_video,
-            "transcript": row.prefix_transcript,
-            "metadata": row.prefix_metadata,
-        },
-        "endpoint_url": row.endpoint_url,
-        "version": row.version,
-        "created_at": rfc3339(row.created_at),
-        "updated_at": rfc3339(row.updated_at),
-        "validated_at": rfc3339(row.validated_at),
-    }
-
-
-def view_with_extensions(row: StorageConfigRecord, external_id: str | None) -> dict[str, Any]:
-    """GET's body: the base fields plus the optional features that are set (never a credential)."""
-    view = view_of(row)
-    extra = row.extra or {}
-    if extra.get("role_arn"):
-        view["role_arn"] = extra["role_arn"]
-        view["session_duration_s"] = extra.get("session_duration_s", 3600)
-        view["external_id"] = external_id
-    for name in ("server_side_encryption", "kms_key_id", "webhook_url"):
-        if extra.get(name):
-            view[name] = extra[name]
-    if extra.get("health"):
-        view["health"] = extra["health"]
-    return view
-
-
 class StorageConfigService:
     def __init__(
         self,
@@ -135,7 +97,7 @@ class StorageConfigService:
         if data.webhook_url:
             check_url_allowed(data.webhook_url, "webhook_url", allow_private=allow)
 
-    def validate(self, account_id: str, data: StorageConfigInput) -> list[dict[str, object]]:
+    def validate(self, account_id: str, data: StorageConfigInput) -> ValidationReport:
         """Run the live checks for `data`; raise StorageValidationFailed. Saves nothing."""
         self._check_urls(data)
         started = time.monotonic()
@@ -151,9 +113,9 @@ class StorageConfigService:
             self._metrics.validation_ran("save", False, time.monotonic() - started)
             raise
         self._metrics.validation_ran("save", True, time.monotonic() - started)
-        return [c.as_dict() for c in checks]
+        return ValidationReport(valid=True, checks=tuple(c.as_dict() for c in checks))
 
-    def diagnose(self, account_id: str, data: StorageConfigInput) -> dict[str, Any]:
+    def diagnose(self, account_id: str, data: StorageConfigInput) -> ValidationReport:
         """The deep check: per prefix, every operation meetstore uses, with what IAM is missing."""
         self._check_urls(data)
         started = time.monotonic()
@@ -167,7 +129,7 @@ class StorageConfigService:
         required = needed[data.access_mode.value]
         ok = all(r["ok"] for r in rows if r["check"] in required or r["check"] == "AssumeRole")
         self._metrics.validation_ran("diagnosis", ok, time.monotonic() - started)
-        return {"valid": ok, "access_mode": data.access_mode.value, "checks": rows}
+        return ValidationReport(valid=ok, checks=tuple(rows), access_mode=data.access_mode.value)
 
     def _target_for(self, account_id: str, data: StorageConfigInput) -> S3Target:
         creds: Credentials
@@ -193,7 +155,7 @@ class StorageConfigService:
                 acct.external_id = "ms-ext-" + secrets.token_urlsafe(24)
             return acct.external_id
 
-    def put(self, account_id: str, data: StorageConfigInput) -> dict[str, Any]:
+    def put(self, account_id: str, data: StorageConfigInput) -> StorageConfigView:
         """Validate, then replace the configuration in one transaction. A failure changes nothing."""
         self.validate(account_id, data)
         now = self._clock.now()
@@ -231,14 +193,14 @@ class StorageConfigService:
             row.updated_at = now
             row.validated_at = now
             tx.flush()
-            view = view_with_extensions(row, acct.external_id)
+            view = StorageConfigView.of(row, acct.external_id)
         self._stores.forget(account_id)
         return view
 
-    def get(self, account_id: str) -> dict[str, Any] | None:
+    def get(self, account_id: str) -> StorageConfigView | None:
         with self._tx.read() as tx:
             found = tx.storage_configs.with_external_id(account_id)
-            return None if found is None else view_with_extensions(*found)
+            return None if found is None else StorageConfigView.of(*found)
 
     def delete(self, account_id: str) -> None:
         """Remove the configuration and erase its sealed credentials; bucket contents are untouched."""

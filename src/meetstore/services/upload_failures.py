@@ -40,12 +40,12 @@ def spool_missing(spool_name: str, bucket: str, retention_days: float) -> Failur
     )
 
 
-def not_accessible(bot_id: str, pin: PinnedLocation) -> Failure:
+def not_accessible(pin: PinnedLocation) -> Failure:
     return Failure(
         STORAGE_NOT_ACCESSIBLE,
         "PutObject",
         pin.bucket,
         f"The bot is pinned to bucket '{pin.bucket}', which is no longer the account's configured "
         "storage; the file was kept. Restore that storage configuration (same bucket and "
-        f"endpoint), then call POST /api/v1/bots/{bot_id}/retry_uploads.",
+        "endpoint), then retry the bot's uploads (retry_uploads).",
     )

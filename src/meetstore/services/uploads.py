@@ -193,7 +193,7 @@ class UploadService:
         try:
             store = self._locations.store_for(item.account_id, pin)
         except StorageChanged:
-            return self._finish_failed(item, worker_id, not_accessible(item.bot_id, pin))
+            return self._finish_failed(item, worker_id, not_accessible(pin))
         if self._before_upload is not None and pin.kind is PinKind.CUSTOM:
             try:
                 self._before_upload(item.account_id)

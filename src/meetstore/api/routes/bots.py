@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from meetstore.api.deps import AccountDep, ContainerDep
 from meetstore.api.openapi import BotIdPath, errors, ok
+from meetstore.api.presenters import bots as present
 from meetstore.api.schemas.bots import CreateBotIn
 from meetstore.api.schemas.responses import (
     BotCreatedOut,
@@ -49,29 +48,30 @@ def create_bot(
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
 ) -> JSONResponse:
     created = container.bots.create(account_id, body.to_input(), idempotency_key)
-    return JSONResponse(created.body, status_code=REPLAY_STATUS if created.replay else 201)
+    rendered = present.created(created.bot).model_dump(mode="json")
+    return JSONResponse(rendered, status_code=REPLAY_STATUS if created.replay else 201)
 
 
-@router.get("", response_model=None, responses=ok(BotListOut, "The account's bots, newest first."))
+@router.get("", response_model=BotListOut, responses=ok(BotListOut, "The account's bots, newest first."))
 def list_bots(
     account_id: AccountDep,
     container: ContainerDep,
     limit: int = Query(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
     cursor: str | None = Query(default=None, max_length=512),
-) -> dict[str, Any]:
-    return container.bots.list(account_id, limit=limit, cursor=cursor)
+) -> BotListOut:
+    return present.page(container.bots.list(account_id, limit=limit, cursor=cursor))
 
 
-@router.get("/{bot_id}/status", response_model=None, responses={**ok(BotStatusOut), **NOT_FOUND})
-def bot_status(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.bots.status(account_id, bot_id)
+@router.get("/{bot_id}/status", response_model=BotStatusOut, responses={**ok(BotStatusOut), **NOT_FOUND})
+def bot_status(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> BotStatusOut:
+    return present.state(container.bots.status(account_id, bot_id))
 
 
-@router.get("/{bot_id}/detail", response_model=None, responses={**ok(BotDetailOut), **NOT_FOUND})
-def bot_detail(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.bots.detail(account_id, bot_id)
+@router.get("/{bot_id}/detail", response_model=BotDetailOut, responses={**ok(BotDetailOut), **NOT_FOUND})
+def bot_detail(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> BotDetailOut:
+    return present.detail(container.bots.detail(account_id, bot_id))
 
 
-@router.get("/{bot_id}/remove_bot", response_model=None, responses={**ok(RemoveBotOut), **NOT_FOUND})
-def remove_bot(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.bots.remove(account_id, bot_id)
+@router.get("/{bot_id}/remove_bot", response_model=RemoveBotOut, responses={**ok(RemoveBotOut), **NOT_FOUND})
+def remove_bot(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> RemoveBotOut:
+    return present.removed(container.bots.remove(account_id, bot_id))

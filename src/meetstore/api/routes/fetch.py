@@ -6,6 +6,7 @@ error raised by the service and mapped once in `api/errors.py`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -14,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from meetstore.api.deps import AccountDep, ContainerDep
 from meetstore.api.openapi import BotIdPath, Responses, TranscriptIdPath, errors, ok
+from meetstore.api.presenters import fetch as present
 from meetstore.api.schemas.responses import (
     AudioOut,
     AudioStreamsOut,
@@ -27,9 +29,10 @@ from meetstore.domain.artifacts import ArtifactKind
 from meetstore.services.fetch import SCREENSHOTS_DEFAULT_LIMIT, SCREENSHOTS_MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["fetch"])
-# The handlers of get_audio, get_chats and get_manifest are async: a finished platform-store file
-# the service already knows is answered on the event loop (no I/O), anything else on the thread
-# pool, where the service reads the database. The thread hop costs more than such an answer.
+# The handlers are async: a finished platform-store file the service already knows is answered on
+# the event loop (no I/O), anything else on the thread pool, where the service reads the database.
+# An async handler also has FastAPI check its response model on the loop; a sync one would pay a
+# second thread hop for that check, which costs more than a known file's answer.
 
 OUTCOMES = errors(
     {
@@ -62,60 +65,64 @@ SEGMENTS: Responses = {
 
 
 def _fetch(model: type[Any]) -> dict[str, Any]:
-    return {"response_model": None, "responses": {**ok(model), **OUTCOMES}}
+    return {"response_model": model, "responses": {**ok(model), **OUTCOMES}}
 
 
 @router.get("/bots/{bot_id}/get_audio", **_fetch(AudioOut))
-async def get_audio(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    known = container.fetch.known(account_id, bot_id, ArtifactKind.AUDIO)
-    if known is not None:
-        return known
-    answer: dict[str, Any] = await run_in_threadpool(container.fetch.audio, account_id, bot_id)
-    return answer
+async def get_audio(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> AudioOut:
+    answer = container.fetch.known(account_id, bot_id, ArtifactKind.AUDIO)
+    if answer is None:
+        answer = await run_in_threadpool(container.fetch.audio, account_id, bot_id)
+    return present.audio(answer)
 
 
 @router.get("/bots/{bot_id}/get_video", **_fetch(VideoOut))
-def get_video(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.fetch.video(account_id, bot_id)
+async def get_video(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> VideoOut:
+    return present.video(await run_in_threadpool(container.fetch.video, account_id, bot_id))
 
 
 @router.get("/bots/{bot_id}/get_audio_streams", **_fetch(AudioStreamsOut))
-def get_audio_streams(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.fetch.audio_streams(account_id, bot_id)
+async def get_audio_streams(
+    bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep
+) -> AudioStreamsOut:
+    return present.audio_streams(await run_in_threadpool(container.fetch.audio_streams, account_id, bot_id))
 
 
 @router.get("/bots/{bot_id}/get_screenshots", **_fetch(ScreenshotsOut))
-def get_screenshots(
+async def get_screenshots(
     bot_id: BotIdPath,
     account_id: AccountDep,
     container: ContainerDep,
     limit: int = Query(default=SCREENSHOTS_DEFAULT_LIMIT, ge=1, le=SCREENSHOTS_MAX_LIMIT),
     cursor: str | None = Query(default=None, max_length=512),
-) -> dict[str, Any]:
-    return container.fetch.screenshots(account_id, bot_id, limit=limit, cursor=cursor)
+) -> ScreenshotsOut:
+    page = await run_in_threadpool(
+        functools.partial(container.fetch.screenshots, account_id, bot_id, limit=limit, cursor=cursor)
+    )
+    return present.screenshots(page)
 
 
 @router.get("/bots/{bot_id}/get_chats", **_fetch(ChatsOut))
-async def get_chats(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    known = container.fetch.known(account_id, bot_id, ArtifactKind.CHAT)
-    if known is not None:
-        return known
-    answer: dict[str, Any] = await run_in_threadpool(container.fetch.chats, account_id, bot_id)
-    return answer
+async def get_chats(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> ChatsOut:
+    answer = container.fetch.known(account_id, bot_id, ArtifactKind.CHAT)
+    if answer is None:
+        answer = await run_in_threadpool(container.fetch.chats, account_id, bot_id)
+    return present.chats(answer)
 
 
 @router.get("/bots/{bot_id}/transcriptions", **_fetch(TranscriptionsOut))
-def get_transcriptions(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    return container.fetch.transcriptions(account_id, bot_id)
+async def get_transcriptions(
+    bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep
+) -> TranscriptionsOut:
+    return present.transcriptions(await run_in_threadpool(container.fetch.transcriptions, account_id, bot_id))
 
 
 @router.get("/bots/{bot_id}/get_manifest", **_fetch(ManifestOut))
-async def get_manifest(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
-    known = container.fetch.known(account_id, bot_id, ArtifactKind.MANIFEST)
-    if known is not None:
-        return known
-    answer: dict[str, Any] = await run_in_threadpool(container.fetch.manifest, account_id, bot_id)
-    return answer
+async def get_manifest(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> ManifestOut:
+    answer = container.fetch.known(account_id, bot_id, ArtifactKind.MANIFEST)
+    if answer is None:
+        answer = await run_in_threadpool(container.fetch.manifest, account_id, bot_id)
+    return present.manifest(answer)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 from contextlib import suppress
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect
 
 from meetstore.api.deps import ContainerDep
 from meetstore.api.openapi import BotIdPath, errors, ok
+from meetstore.api.presenters import bots as present
 from meetstore.api.schemas.bots import IngestStatusIn
 from meetstore.api.schemas.responses import BotStatusOut, IngestFileOut, IngestLeftOut
 from meetstore.container import Container, runtime_token
@@ -134,34 +135,35 @@ async def put_file(
         writer.abort()
         raise
     saved = await run_in_threadpool(ingest.finish_file, writer)
-    return JSONResponse(saved.as_dict(), status_code=200 if saved.replaced else 201)
+    rendered = present.saved_file(saved).model_dump(mode="json")
+    return JSONResponse(rendered, status_code=200 if saved.replaced else 201)
 
 
-@router.get("/{bot_id}/status", response_model=None, responses={**ok(BotStatusOut), **errors(NO_BOT)})
-def get_status(bot_id: BotIdPath, container: ContainerDep, _auth: RuntimeDep) -> dict[str, Any]:
+@router.get("/{bot_id}/status", response_model=BotStatusOut, responses={**ok(BotStatusOut), **errors(NO_BOT)})
+def get_status(bot_id: BotIdPath, container: ContainerDep, _auth: RuntimeDep) -> BotStatusOut:
     """The bot's status, so a runtime notices `remove_bot` (status Leaving)."""
-    return {"bot_id": parse_bot_id(bot_id), "status": container.runtime_status.status_of(bot_id)}
+    return BotStatusOut(bot_id=parse_bot_id(bot_id), status=container.runtime_status.status_of(bot_id))
 
 
 @router.post(
     "/{bot_id}/status",
-    response_model=None,
+    response_model=BotStatusOut,
     responses={**ok(BotStatusOut), **errors({**NO_BOT, **LEFT, **DISK})},
 )
 def post_status(
     bot_id: BotIdPath, body: IngestStatusIn, container: ContainerDep, _auth: RuntimeDep
-) -> dict[str, Any]:
+) -> BotStatusOut:
     status = container.runtime_status.set_status(bot_id, body.status)
-    return {"bot_id": parse_bot_id(bot_id), "status": status}
+    return BotStatusOut(bot_id=parse_bot_id(bot_id), status=status)
 
 
 @router.post(
     "/{bot_id}/left",
-    response_model=None,
+    response_model=IngestLeftOut,
     responses={
         **ok(IngestLeftOut, "Pinned and queued for upload (a repeat answers the same)."),
         **errors({**NO_BOT, **DISK}),
     },
 )
-def post_left(bot_id: BotIdPath, container: ContainerDep, _auth: RuntimeDep) -> dict[str, Any]:
-    return container.handin.left(bot_id)
+def post_left(bot_id: BotIdPath, container: ContainerDep, _auth: RuntimeDep) -> IngestLeftOut:
+    return present.handed_in(container.handin.left(bot_id))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from meetstore.api.deps import AccountDep
@@ -22,7 +21,7 @@ class PingOut(BaseModel):
     account_id: str = Field(description="The account the API key belongs to.")
 
 
-@router.get("/ping", response_model=None, responses=ok(PingOut, "The API key is valid."))
-async def ping(account_id: AccountDep) -> JSONResponse:
+@router.get("/ping", response_model=PingOut, responses=ok(PingOut, "The API key is valid."))
+async def ping(account_id: AccountDep) -> PingOut:
     """200 `{"status": "ok", "account_id": ...}` for a valid key; 401/403 like every endpoint."""
-    return JSONResponse({"status": "ok", "account_id": account_id})
+    return PingOut(status="ok", account_id=account_id)

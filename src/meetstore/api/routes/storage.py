@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query
 
 from meetstore.api.deps import AccountDep, ContainerDep
 from meetstore.api.openapi import errors, ok
+from meetstore.api.presenters import storage as present
 from meetstore.api.schemas.responses import (
     EmptyOut,
     ExternalIdOut,
@@ -31,7 +32,7 @@ ConfigType = Literal["storage"]
 
 @router.put(
     "/configs",
-    response_model=None,
+    response_model=StorageConfigOut,
     responses={**ok(StorageConfigOut, "Validated and saved: the configuration as GET shows it."), **REFUSED},
 )
 def put_storage_config(
@@ -39,19 +40,25 @@ def put_storage_config(
     account_id: AccountDep,
     container: ContainerDep,
     config_type: ConfigType = Query(),
-) -> dict[str, Any]:
-    return container.storage.put(account_id, body.to_input())
+) -> StorageConfigOut:
+    return present.config(container.storage.put(account_id, body.to_input()))
 
 
-@router.get("/configs", response_model=None, responses=ok(StorageConfigGetOut, "`{}` when none is set."))
-def get_storage_config(account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+@router.get(
+    "/configs",
+    response_model=StorageConfigGetOut,
+    # `{}` when nothing is configured, not `{"storage": null}`: MeetStream's answer.
+    response_model_exclude_unset=True,
+    responses=ok(StorageConfigGetOut, "`{}` when none is set."),
+)
+def get_storage_config(account_id: AccountDep, container: ContainerDep) -> StorageConfigGetOut:
     view = container.storage.get(account_id)
-    return {} if view is None else {"storage": view}
+    return StorageConfigGetOut() if view is None else StorageConfigGetOut(storage=present.config(view))
 
 
 @router.delete(
     "/configs",
-    response_model=None,
+    response_model=EmptyOut,
     responses={
         **ok(EmptyOut, "Removed; the stored credentials are erased."),
         **errors({404: "No configuration is set: `storage_not_configured`."}),
@@ -59,14 +66,16 @@ def get_storage_config(account_id: AccountDep, container: ContainerDep) -> dict[
 )
 def delete_storage_config(
     account_id: AccountDep, container: ContainerDep, key_name: Literal["aws"] = Query()
-) -> dict[str, Any]:
+) -> EmptyOut:
     container.storage.delete(account_id)
-    return {}
+    return EmptyOut()
 
 
 @router.post(
     "/configs/validate",
-    response_model=None,
+    response_model=ValidationOut,
+    # The deep check names the access mode it judged; the plain check's body has no such field.
+    response_model_exclude_unset=True,
     responses={**ok(ValidationOut, "The checks that ran; nothing is saved."), **REFUSED},
 )
 def validate_storage_config(
@@ -75,14 +84,13 @@ def validate_storage_config(
     container: ContainerDep,
     config_type: ConfigType = Query(),
     deep: bool = Query(default=False),
-) -> dict[str, Any]:
-    if deep:
-        return container.storage.diagnose(account_id, body.to_input())
-    checks = container.storage.validate(account_id, body.to_input())
-    return {"valid": True, "checks": checks}
+) -> ValidationOut:
+    data = body.to_input()
+    report = container.storage.diagnose(account_id, data) if deep else container.storage.validate(account_id, data)
+    return present.validation(report)
 
 
-@router.get("/configs/external_id", response_model=None, responses=ok(ExternalIdOut))
-def get_external_id(account_id: AccountDep, container: ContainerDep) -> dict[str, Any]:
+@router.get("/configs/external_id", response_model=ExternalIdOut, responses=ok(ExternalIdOut))
+def get_external_id(account_id: AccountDep, container: ContainerDep) -> ExternalIdOut:
     """The sts:ExternalId to put in your role's trust policy before saving a role_arn configuration."""
-    return {"external_id": container.storage.external_id(account_id)}
+    return ExternalIdOut(external_id=container.storage.external_id(account_id))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from meetstore.api.deps import AccountDep, ContainerDep
 from meetstore.api.openapi import BotIdPath, errors, ok
@@ -16,7 +15,7 @@ router = APIRouter(prefix="/api/v1", tags=["bots"])
     "/bots/{bot_id}/retry_uploads",
     status_code=202,
     summary="Upload again every artifact of the bot whose upload failed (extension)",
-    response_model=None,
+    response_model=RetryOut,
     responses={
         **ok(RetryOut, "The failed artifacts are queued again.", 202),
         **errors(
@@ -27,7 +26,6 @@ router = APIRouter(prefix="/api/v1", tags=["bots"])
         ),
     },
 )
-def retry_uploads(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
+def retry_uploads(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> RetryOut:
     """After fixing the bucket or the IAM policy: 202 `{"retrying": N}`; 409 `nothing_to_retry`."""
-    retrying = container.retry.retry(account_id, bot_id)
-    return JSONResponse({"retrying": retrying}, status_code=202)
+    return RetryOut(retrying=container.retry.retry(account_id, bot_id))

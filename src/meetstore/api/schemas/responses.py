@@ -1,4 +1,4 @@
-"""Response bodies, for the OpenAPI document only (handlers return plain dicts).
+"""Response bodies: the `response_model` of every route, filled by `api/presenters.py`.
 
 Each model names the fields a client can rely on; `extra="allow"` keeps the documented shape open
 to additions. The schemathesis test in tests/security validates every real answer against these,
@@ -182,10 +182,10 @@ class AudioOut(_Expiring):
 
 
 class VideoInfoOut(_Open):
-    duration: float | None
-    size_mb: float | None
+    duration: int | float | None
+    size_mb: int | float | None
     resolution: str | None
-    fps: float | None
+    fps: int | float | None
     frames_processed: int | None
     corrupted_frames: int | None
 

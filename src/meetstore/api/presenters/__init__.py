@@ -1,0 +1,1 @@
+"""Rendering at the edge: a service's typed result → the route's response model."""

@@ -1,0 +1,114 @@
+"""Bot views → the bodies of the bot endpoints and the runtime's hand-in answers.
+
+A view whose fields are the body's is read attribute by attribute (`from_attributes`); only what
+differs (times as RFC 3339, the removal's sentence) is written out here."""
+
+from __future__ import annotations
+
+from meetstore.api.schemas.responses import (
+    ArtifactOut,
+    BotCreatedOut,
+    BotDetailOut,
+    BotListOut,
+    BotStatusOut,
+    BotStorageOut,
+    BotSummaryOut,
+    IngestFileOut,
+    IngestLeftOut,
+    LocationOut,
+    RemoveBotOut,
+    WebhookStateOut,
+)
+from meetstore.domain.clock import rfc3339
+from meetstore.services.bot_views import (
+    BotDetail,
+    BotPage,
+    BotState,
+    BotSummary,
+    NewBotView,
+    Removal,
+    Removed,
+    StorageLocation,
+)
+from meetstore.services.handin import HandedIn
+from meetstore.services.ingest import SavedFile
+
+REMOVAL_MESSAGES = {
+    Removal.LEAVING: "The bot is leaving the meeting; its recording is kept.",
+    Removal.ALREADY_LEAVING: "The bot is already leaving the meeting; its recording is kept.",
+    Removal.ALREADY_LEFT: "The bot has already left the meeting; its recording is kept.",
+}
+
+
+def created(b: NewBotView) -> BotCreatedOut:
+    return BotCreatedOut(
+        bot_id=b.bot_id, transcript_id=b.transcript_id, meeting_url=b.meeting_url, status=b.status
+    )
+
+
+def _summary_fields(b: BotSummary) -> dict[str, object]:
+    return {
+        "bot_id": b.bot_id,
+        "transcript_id": b.transcript_id,
+        "meeting_url": b.meeting_url,
+        "bot_name": b.bot_name,
+        "status": b.status,
+        "created_at": rfc3339(b.created_at),
+        "updated_at": rfc3339(b.updated_at),
+        "custom_attributes": b.custom_attributes,
+    }
+
+
+def page(p: BotPage) -> BotListOut:
+    return BotListOut(
+        bots=[BotSummaryOut.model_validate(_summary_fields(b)) for b in p.bots], next_cursor=p.next_cursor
+    )
+
+
+def state(s: BotState) -> BotStatusOut:
+    return BotStatusOut.model_validate(s, from_attributes=True)
+
+
+def removed(r: Removed) -> RemoveBotOut:
+    return RemoveBotOut(bot_id=r.bot_id, status=r.status, message=REMOVAL_MESSAGES[r.removal])
+
+
+def location(loc: StorageLocation | None) -> LocationOut | None:
+    if loc is None:
+        return None
+    return LocationOut(
+        kind=loc.kind,
+        bucket=loc.bucket,
+        region=loc.region,
+        endpoint_url=loc.endpoint_url,
+        prefixes=loc.prefixes,
+    )
+
+
+def detail(d: BotDetail) -> BotDetailOut:
+    return BotDetailOut.model_validate(
+        {
+            **_summary_fields(d.summary),
+            "transcript_provider": d.transcript_provider,
+            "callback_url": d.callback_url,
+            "video_required": d.video_required,
+            "audio_separate_streams": d.audio_separate_streams,
+            "runtime": d.runtime,
+            "left_at": rfc3339(d.left_at),
+            "done_at": rfc3339(d.done_at),
+            "options": d.options,
+            "storage": BotStorageOut(
+                location=location(d.location),
+                artifacts=[ArtifactOut.model_validate(a, from_attributes=True) for a in d.artifacts],
+            ),
+            "webhooks": [WebhookStateOut.model_validate(w, from_attributes=True) for w in d.webhooks],
+        }
+    )
+
+
+def handed_in(h: HandedIn) -> IngestLeftOut:
+    return IngestLeftOut(bot_id=h.bot_id, storage=location(h.storage), artifacts=h.artifacts)
+
+
+def saved_file(f: SavedFile) -> IngestFileOut:
+    return IngestFileOut.model_validate(f, from_attributes=True)

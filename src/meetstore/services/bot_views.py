@@ -1,0 +1,154 @@
+"""What the bot endpoints answer, as typed values read out of a bot's rows; `api/presenters/bots.py`
+renders them. A value is a copy taken inside the read, so it outlives the transaction."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from meetstore.domain.records import ArtifactRecord, BotRecord, WebhookEventRecord
+
+
+@dataclass(frozen=True, slots=True)
+class StorageLocation:
+    """Where a bot's files were written: its pin, fixed when it left."""
+
+    kind: str
+    bucket: str | None
+    region: str | None
+    endpoint_url: str | None
+    prefixes: dict[str, str]
+
+
+def stored_location(bot: BotRecord) -> StorageLocation | None:
+    """The bot's pin, or None before it left."""
+    if bot.pin_kind is None:
+        return None
+    return StorageLocation(
+        kind=bot.pin_kind,
+        bucket=bot.pin_bucket,
+        region=bot.pin_region,
+        endpoint_url=bot.pin_endpoint_url,
+        prefixes={str(k): str(v) for k, v in (bot.pin_prefixes or {}).items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewBotView:
+    """create_bot's answer; an Idempotency-Key replay answers exactly this again."""
+
+    bot_id: str
+    transcript_id: str
+    meeting_url: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class BotSummary:
+    bot_id: str
+    transcript_id: str
+    meeting_url: str
+    bot_name: str
+    status: str
+    created_at: datetime
+    updated_at: datetime | None
+    custom_attributes: Any
+
+    @classmethod
+    def of(cls, bot: BotRecord) -> BotSummary:
+        return cls(
+            bot_id=bot.id,
+            transcript_id=bot.transcript_id,
+            meeting_url=bot.meeting_link,
+            bot_name=bot.bot_name,
+            status=bot.status,
+            created_at=bot.created_at,
+            updated_at=bot.updated_at,
+            custom_attributes=(bot.options or {}).get("custom_attributes"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BotPage:
+    bots: tuple[BotSummary, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BotState:
+    bot_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """One artifact: where it goes and how its upload stands (with the last S3 error)."""
+
+    kind: str
+    key: str
+    size: int
+    content_type: str
+    state: str
+    attempts: int
+    s3_error: str | None
+    operation: str | None
+    message: str | None
+
+    @classmethod
+    def of(cls, a: ArtifactRecord) -> StoredFile:
+        return cls(
+            kind=a.kind,
+            key=a.key,
+            size=a.size,
+            content_type=a.content_type,
+            state=a.state,
+            attempts=a.attempts,
+            s3_error=a.last_error_code,
+            operation=a.last_error_operation,
+            message=a.last_error_message,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    event: str
+    state: str
+    attempts: int
+    last_status: int | None
+
+    @classmethod
+    def of(cls, w: WebhookEventRecord) -> WebhookDelivery:
+        return cls(event=w.event, state=w.state, attempts=w.attempts, last_status=w.last_status)
+
+
+@dataclass(frozen=True, slots=True)
+class BotDetail:
+    summary: BotSummary
+    transcript_provider: str
+    callback_url: str | None
+    video_required: bool
+    audio_separate_streams: bool
+    runtime: str
+    left_at: datetime | None
+    done_at: datetime | None
+    options: dict[str, Any]
+    location: StorageLocation | None
+    artifacts: tuple[StoredFile, ...]
+    webhooks: tuple[WebhookDelivery, ...]
+
+
+class Removal(enum.Enum):
+    """What remove_bot did: the recording is kept in every case."""
+
+    LEAVING = "leaving"
+    ALREADY_LEAVING = "already_leaving"
+    ALREADY_LEFT = "already_left"
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    bot_id: str
+    status: str
+    removal: Removal
