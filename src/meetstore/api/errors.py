@@ -111,6 +111,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI could not parse the body at all (e.g. a JSON integer of more digits than
+            # Python converts): malformed input like any other, never an unnamed error.
+            return JSONResponse(
+                envelope(
+                    "Invalid request: body: the body could not be parsed as JSON",
+                    "invalid_request",
+                    errors=[{"field": "body", "message": "the body could not be parsed as JSON"}],
+                ),
+                status_code=400,
+            )
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.status_code, "error"
         )

@@ -119,13 +119,31 @@ class IllegalTransition(Exception):
     """A transition the upload state machine does not allow (a row changed under its caller)."""
 
 
+ERROR_CODE_MAX = 64
+ERROR_OPERATION_MAX = 64
+ERROR_MESSAGE_MAX = 4000
+"""What an artifact keeps of its last error. The code and operation come from the storage's
+answer, which meetstore does not control: an S3-compatible server may answer a code of any length,
+and a string longer than its column makes the outcome write itself fail (on PostgreSQL)."""
+
+
+def bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class UploadError:
-    """Why the last attempt failed: the S3 error code, the operation, and what to do about it."""
+    """Why the last attempt failed: the S3 error code, the operation, and what to do about it.
+    Each is cut to what the row keeps."""
 
     code: str
     operation: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", bounded(self.code, ERROR_CODE_MAX))
+        object.__setattr__(self, "operation", bounded(self.operation, ERROR_OPERATION_MAX))
+        object.__setattr__(self, "message", bounded(self.message, ERROR_MESSAGE_MAX))
 
 
 @dataclass(frozen=True)

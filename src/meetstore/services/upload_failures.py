@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meetstore.domain.artifacts import UploadError
+from meetstore.domain.artifacts import (
+    ERROR_CODE_MAX,
+    ERROR_MESSAGE_MAX,
+    ERROR_OPERATION_MAX,
+    UploadError,
+    bounded,
+)
 from meetstore.domain.pin import PinnedLocation
 from meetstore.errors import S3OperationError
 
@@ -20,6 +26,12 @@ class Failure:
     message: str
     transient: bool = False
     http_status: int | None = None
+
+    def __post_init__(self) -> None:
+        # The same bounds as the row's: the storage.upload_failed event says what the row says.
+        object.__setattr__(self, "code", bounded(self.code, ERROR_CODE_MAX))
+        object.__setattr__(self, "operation", bounded(self.operation, ERROR_OPERATION_MAX))
+        object.__setattr__(self, "message", bounded(self.message, ERROR_MESSAGE_MAX))
 
     @staticmethod
     def of(err: S3OperationError) -> Failure:
@@ -48,4 +60,18 @@ def not_accessible(pin: PinnedLocation) -> Failure:
         f"The bot is pinned to bucket '{pin.bucket}', which is no longer the account's configured "
         "storage; the file was kept. Restore that storage configuration (same bucket and "
         "endpoint), then retry the bot's uploads (retry_uploads).",
+    )
+
+
+UNEXPECTED = "InternalError"
+
+
+def unexpected(exc: Exception, pin: PinnedLocation | None) -> Failure:
+    """An attempt that broke outside the storage's answers (a bug, a write the database refused)."""
+    return Failure(
+        UNEXPECTED,
+        "PutObject",
+        pin.bucket if pin is not None else "",
+        f"The upload attempt failed inside meetstore ({type(exc).__name__}); meetstore retries.",
+        transient=True,
     )

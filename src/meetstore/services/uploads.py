@@ -52,6 +52,7 @@ from meetstore.services.upload_failures import (
     Failure,
     not_accessible,
     spool_missing,
+    unexpected,
 )
 
 log = logging.getLogger("meetstore.uploads")
@@ -179,7 +180,14 @@ class UploadService:
     ) -> UploadOutcome:
         """Upload one claimed artifact and record the outcome (fenced on the lease)."""
         started = time.monotonic()
-        outcome = self._attempt(item, worker_id, cancel)
+        try:
+            outcome = self._attempt(item, worker_id, cancel)
+        except Unavailable:
+            raise  # the database is away: nothing can be recorded; the lease expires
+        except Exception as exc:
+            # Anything else that broke the attempt or the write of its outcome counts as an
+            # attempt: an error that repeats must end the row's retries, not loop forever.
+            outcome = self._after_error(item, worker_id, unexpected(exc, item.pin))
         self._metrics.upload_finished(outcome.value, item.size, time.monotonic() - started)
         return outcome
 

@@ -49,6 +49,26 @@ class RangeNotSatisfiable(Exception):
     pass
 
 
+_HUGE = 10**18
+"""Any position past this is past the end of every file. A position is a run of digits of any
+length, and `int()` refuses more than 4,300 of them; positions are compared as strings instead."""
+
+
+def _digits(raw: str) -> str:
+    return raw.lstrip("0") or "0"
+
+
+def _position(raw: str) -> int:
+    d = _digits(raw)
+    return int(d) if len(d) <= 18 else _HUGE
+
+
+def _before(a: str, b: str) -> bool:
+    """a < b for two runs of digits of any length."""
+    da, db = _digits(a), _digits(b)
+    return (len(da), da) < (len(db), db)
+
+
 @dataclass(frozen=True)
 class ByteRange:
     start: int
@@ -74,16 +94,16 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if first == "" and last == "":
         return None
     if first == "":  # suffix range: the last n bytes
-        n = int(last)
+        n = _position(last)
         if n == 0 or size == 0:
             raise RangeNotSatisfiable
         return ByteRange(max(0, size - n), size - 1)
-    start = int(first)
-    if last != "" and int(last) < start:
+    if last != "" and _before(last, first):
         return None  # invalid range-spec: ignore the header
+    start = _position(first)
     if start >= size:
         raise RangeNotSatisfiable
-    end = size - 1 if last == "" else min(int(last), size - 1)
+    end = size - 1 if last == "" else min(_position(last), size - 1)
     return ByteRange(start, end)
 
 
@@ -150,6 +170,8 @@ def download(token: str, request: Request, container: ContainerDep) -> Response:
             "Accept-Ranges": "bytes",
             "Cache-Control": "private, max-age=0",
             "Content-Disposition": f'inline; filename="{signed.key.rsplit("/", 1)[-1]}"',
+            # The content type is ours, from the key's extension: a browser must not guess another.
+            "X-Content-Type-Options": "nosniff",
         }
         media_type = content_type_for(signed.key)
         try:
@@ -162,7 +184,11 @@ def download(token: str, request: Request, container: ContainerDep) -> Response:
                     "range_not_satisfiable",
                 ),
                 status_code=416,
-                headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
+                headers={
+                    "Content-Range": f"bytes */{size}",
+                    "Accept-Ranges": "bytes",
+                    "X-Content-Type-Options": "nosniff",
+                },
             )
         if wanted is None:
             status, start, length = 200, 0, size

@@ -16,7 +16,7 @@ from meetstore.adapters.net_guard import parse_http_url
 from meetstore.errors import InvalidRequest
 from meetstore.services.bots import DEFAULT_TRANSCRIPT_PROVIDER, CreateBotInput
 
-_PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_PROVIDER_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MAX_SIMULATED_DURATION_S = 4 * 3600.0
 HTTP_URL_DOC: dict[str, Any] = {"format": "uri", "pattern": "^https?://"}
 """Documentation only: an http(s) URL with a host and no user:password@ (checked by `_http_url`)."""
@@ -74,7 +74,7 @@ class TranscriptConfigIn(BaseModel):
         if len(v) != 1:
             raise ValueError('must name exactly one provider, e.g. {"meetstream": {}}')
         name = next(iter(v))
-        if not _PROVIDER_RE.match(name):
+        if not _PROVIDER_RE.fullmatch(name):  # fullmatch: `$` lets "name\n" through
             raise ValueError(
                 "the provider name may contain only lower-case letters, digits, '_' and '-' (64 at most)"
             )

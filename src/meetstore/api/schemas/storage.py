@@ -20,7 +20,7 @@ from meetstore.domain.storage_config import (
 from meetstore.errors import InvalidRequest
 from meetstore.services.storage_config import StorageConfigInput
 
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@/_-]{1,512}$")
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@/_-]{1,512}")
 
 
 def _prefix(value: str) -> str:
@@ -66,7 +66,7 @@ class StorageConfigIn(BaseModel):
     @field_validator("role_arn")
     @classmethod
     def _role(cls, v: str | None) -> str | None:
-        if v is not None and not _ROLE_ARN.match(v):
+        if v is not None and not _ROLE_ARN.fullmatch(v):
             raise ValueError(
                 "must be an IAM role ARN such as arn:aws:iam::123456789012:role/meetstore-writer"
             )
