@@ -85,6 +85,7 @@ def settings_for(data_dir: Path, database_url: str | None, **overrides: Any) -> 
         "validation_timeout_s": 5.0,
         "rate_limit_per_minute": 100000,
         "rate_limit_burst": 100000,
+        "auth_failures_per_minute": 100000,
     }
     base.update(overrides)
     return Settings(**base)

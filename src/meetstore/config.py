@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120
+    auth_failures_per_minute: int = Field(default=30, ge=1)
+    """Failed authentications (unknown or revoked keys) one client address may make per minute."""
     auth_cache_ttl_s: float = 5.0
     """Seconds a valid API key's account stays cached per process (0: off). A revoked key keeps
     working at most this long in processes other than the one that revoked it."""

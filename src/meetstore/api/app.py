@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from meetstore import __version__
 from meetstore.api.errors import install_error_handlers
-from meetstore.api.middleware import BodyLimitMiddleware, RateLimitMiddleware
+from meetstore.api.limits import RequestLimits
+from meetstore.api.middleware import BodyLimitMiddleware
 from meetstore.api.openapi import install_openapi
 from meetstore.api.routes import bots, fetch, files, health, ingest, ping, storage, uploads
 from meetstore.container import Container, Hook
@@ -51,10 +52,8 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
     app.state.container = container
     app.state.background_tasks = set()  # tasks a request started and does not wait for
     settings = container.settings
+    app.state.limits = RequestLimits(settings)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(
-        RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
-    )
     install_error_handlers(app)
     # Routes are matched in order: the fetch endpoints, which clients poll, come first, so no
     # other router is tried before them on every poll.

@@ -15,8 +15,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from meetstore.api.limits import RequestLimits
 from meetstore.container import Container
-from meetstore.errors import NotAuthenticated
+from meetstore.errors import InvalidApiKey, InvalidRequest, NotAuthenticated
 from meetstore.services.accounts import AccountService
 
 log = logging.getLogger("meetstore.api.auth")
@@ -51,15 +52,31 @@ def cached_account(app: Any, api_key: str) -> str | None:
 
 
 async def current_account(request: Request) -> str:
-    """The account of `Authorization: Token <api_key>`: 401 without a key, 403 for a bad one.
+    """The account of `Authorization: Token <api_key>`: 401 without a key, 403 for a bad one, 400
+    for several Authorization headers, 429 over the account's rate or the address's budget of
+    failed authentications (api/limits.py).
 
     It reads the container itself rather than through `Depends(get_container)`: a sub-dependency
     would cost every authenticated request one more dependency resolution."""
     container: Container = request.app.state.container
-    api_key = api_key_of(request.headers.get("authorization"))
+    limits: RequestLimits = request.app.state.limits
+    headers = request.headers.getlist("authorization")
+    if len(headers) > 1:
+        raise InvalidRequest(
+            "Send one Authorization header, not several.",
+            [{"field": "Authorization", "message": "sent more than once"}],
+        )
+    api_key = api_key_of(headers[0] if headers else None)
     account_id = cached_account(request.app, api_key)
     if account_id is None:
-        account_id = await run_in_threadpool(container.accounts.authenticate, api_key)
+        address = request.client.host if request.client is not None else ""
+        limits.check_address(address)
+        try:
+            account_id = await run_in_threadpool(container.accounts.authenticate, api_key)
+        except InvalidApiKey:
+            limits.failed(address)
+            raise
+    limits.take(account_id)
     return account_id
 
 

@@ -1,19 +1,15 @@
-"""ASGI middleware: body limits and JSON sanity before FastAPI parses, and a per-key rate limit.
+"""ASGI middleware: body limits and JSON sanity before FastAPI parses.
 
 - A JSON body over `max_body_bytes` is 413; deeper than 64 levels, or not UTF-8, is 400 — answered
   fast, before any parser recurses. The ingest file upload path streams and is exempt.
 - Request headers over 32 KiB in all are 431.
-- Each API key gets a token bucket (rate per minute, burst); over it: 429 with Retry-After. The
-  bucket is per process: with N API processes the effective limit is N times the setting.
+
+The rate limits need the authenticated account, so they live with authentication (api/limits.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-import threading
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -151,56 +147,3 @@ class BodyLimitMiddleware:
 
 def _too_large(limit: int) -> dict[str, Any]:
     return {"message": f"The request body is larger than {limit} bytes.", "code": "payload_too_large"}
-
-
-class TokenBuckets:
-    """Per-key token buckets (thread-safe, in memory)."""
-
-    def __init__(self, per_minute: int, burst: int, max_keys: int = 100_000) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(burst)
-        self._state: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-        self._max_keys = max_keys
-
-    def take(self, key: str, now: float | None = None) -> float:
-        """0 when allowed, else the seconds to wait."""
-        t = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._state.get(key, (self.burst, t))
-            tokens = min(self.burst, tokens + (t - last) * self.rate)
-            if tokens >= 1:
-                if len(self._state) >= self._max_keys and key not in self._state:
-                    self._state.clear()
-                self._state[key] = (tokens - 1, t)
-                return 0.0
-            self._state[key] = (tokens, t)
-            return (1 - tokens) / self.rate if self.rate > 0 else 60.0
-
-
-class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, per_minute: int, burst: int) -> None:
-        self.app = app
-        self.buckets = TokenBuckets(per_minute, burst)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and str(scope.get("path", "")).startswith("/api/"):
-            headers = dict(scope.get("headers") or [])
-            auth = headers.get(b"authorization")
-            if auth:
-                bucket_key = hashlib.sha256(auth).hexdigest()
-                wait = self.buckets.take(bucket_key)
-                if wait > 0:
-                    retry_after = max(1, math.ceil(wait))
-                    await _send_json(
-                        send,
-                        429,
-                        {
-                            "message": f"Too many requests; retry in {retry_after} s.",
-                            "code": "rate_limited",
-                            "retry_after": retry_after,
-                        },
-                        [(b"retry-after", str(retry_after).encode())],
-                    )
-                    return
-        await self.app(scope, receive, send)
