@@ -3,6 +3,7 @@ background loops. One per process; the only module that knows every concrete cla
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from meetstore.adapters.platform_store.factory import PlatformStore, build_platf
 from meetstore.adapters.s3.clients import RoleAssumer, S3ClientFactory
 from meetstore.adapters.s3.probe import S3StorageProbe
 from meetstore.adapters.s3.upload import transfer_config
+from meetstore.adapters.secret_files import read_or_create
 from meetstore.adapters.spool.local import LocalSpool
 from meetstore.adapters.stores import ObjectStores
 from meetstore.config import Settings
@@ -64,14 +66,7 @@ def build_key_provider(settings: Settings) -> LocalKeyProvider | FileKeyProvider
 def runtime_token(settings: Settings) -> str:
     if settings.runtime_token is not None:
         return settings.runtime_token.get_secret_value()
-    path = Path(settings.data_dir) / RUNTIME_TOKEN_FILE
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    path.write_text(token)
-    path.chmod(0o600)
-    return token
+    return read_or_create(Path(settings.data_dir) / RUNTIME_TOKEN_FILE, lambda: secrets.token_urlsafe(32)).strip()
 
 
 @dataclass
@@ -109,7 +104,11 @@ class Container:
 
 def build_container(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
+    # The data dir holds the database, the spool, the local platform store and the key files:
+    # everything meetstore creates is its own user's alone (0700 folders, 0600 files).
+    os.umask(0o077)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)
     db = Database(settings.resolved_database_url)
     box = EnvelopeBox(build_key_provider(settings))
     assumer = RoleAssumer(

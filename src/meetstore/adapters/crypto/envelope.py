@@ -21,6 +21,8 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from meetstore.adapters.secret_files import SecretFileError, read_or_create, replace_private
+
 _MAGIC = b"MSE1"
 
 
@@ -176,34 +178,24 @@ def decode_master_key(text: str) -> bytes:
     return raw
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
 def load_keyring(data_dir: Path, *, create: bool = True) -> tuple[bytes, list[bytes]]:
     """(current, older) master keys from `<data_dir>/master.key`, generating it (0600) if absent."""
     path = data_dir / KEYRING_FILE
-    if not path.exists():
-        if not create:
-            raise FileNotFoundError(str(path))
-        key = os.urandom(32)
-        _write_private(path, json.dumps({"current": _b64(key), "older": []}))
-        return key, []
-    doc = json.loads(path.read_text())
-    return decode_master_key(doc["current"]), [decode_master_key(k) for k in doc.get("older", [])]
+    if not create and not path.exists():
+        raise FileNotFoundError(str(path))
+    text = read_or_create(path, lambda: json.dumps({"current": _b64(os.urandom(32)), "older": []}))
+    try:
+        doc = json.loads(text)
+        return decode_master_key(doc["current"]), [decode_master_key(k) for k in doc.get("older", [])]
+    except (ValueError, KeyError, TypeError):
+        raise SecretFileError(f"{path} is not a meetstore keyring.") from None
 
 
 def add_new_current_key(data_dir: Path) -> bytes:
     """Generate a new current master key in the keyring file; the old ones stay for unwrapping."""
     current, older = load_keyring(data_dir)
     new = os.urandom(32)
-    _write_private(
+    replace_private(
         data_dir / KEYRING_FILE,
         json.dumps({"current": _b64(new), "older": [_b64(k) for k in [*older, current]]}),
     )
@@ -212,4 +204,4 @@ def add_new_current_key(data_dir: Path) -> bytes:
 
 def drop_older_keys(data_dir: Path) -> None:
     current, _ = load_keyring(data_dir)
-    _write_private(data_dir / KEYRING_FILE, json.dumps({"current": _b64(current), "older": []}))
+    replace_private(data_dir / KEYRING_FILE, json.dumps({"current": _b64(current), "older": []}))

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from meetstore.adapters.secret_files import SecretFileError, read_or_create
 from meetstore.domain.cancel import CancelToken
 
 LOCAL_BUCKET = "meetstore-platform"
@@ -36,13 +37,13 @@ def _b64d(text: str) -> bytes:
 
 def load_signing_key(data_dir: Path) -> bytes:
     path = data_dir / "url-signing.key"
-    if path.exists():
-        return base64.b64decode(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(base64.b64encode(key).decode())
+    text = read_or_create(path, lambda: base64.b64encode(secrets.token_bytes(32)).decode())
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except ValueError:
+        key = b""
+    if len(key) < 32:  # a short key would make download tokens guessable
+        raise SecretFileError(f"{path} does not hold a 32-byte key.")
     return key
 
 
