@@ -71,23 +71,26 @@ def test_concurrent_claims_never_overlap(make_container: ContainerFactory, backe
 
     workers = 4
     barrier = threading.Barrier(workers)
+    finished = threading.Event()
     claimed: dict[str, list[int]] = {f"w{n}": [] for n in range(workers)}
     errors: list[BaseException] = []
 
     def run(name: str) -> None:
+        # In rounds: every worker claims at the same moment, so the claims really race each
+        # other in every round (a free-running loop let one thread take all rows on a busy machine).
         try:
-            barrier.wait()
-            empty = 0
-            while empty < 3:
+            for _ in range(len(ids)):
+                barrier.wait()
                 got = container.uploads.claim(name, 3)
-                if not got:
-                    empty += 1
-                    time.sleep(0.01)
-                    continue
-                empty = 0
                 claimed[name].extend(item.id for item in got)
+                if barrier.wait() == 0 and sum(len(v) for v in claimed.values()) >= len(ids):
+                    finished.set()
+                barrier.wait()
+                if finished.is_set():
+                    return
         except BaseException as exc:
             errors.append(exc)
+            barrier.abort()
 
     threads = [threading.Thread(target=run, args=(name,)) for name in claimed]
     for t in threads:
