@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120
+    custom_attributes_max_bytes: int = Field(default=16 * 1024, ge=2)
+    """The largest `custom_attributes` of a bot, as compact JSON (it is copied into every webhook)."""
+    bots_page_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """About the most JSON one `GET /bots` page holds; a page stops early, with next_cursor."""
     auth_failures_per_minute: int = Field(default=30, ge=1)
     """Failed authentications (unknown or revoked keys) one client address may make per minute."""
     auth_cache_ttl_s: float = 5.0

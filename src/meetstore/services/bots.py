@@ -6,6 +6,7 @@ is a bot id that is not a UUID at all.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -84,6 +85,24 @@ def created_view(bot: BotRecord) -> NewBotView:
     return NewBotView(bot.id, bot.transcript_id, bot.meeting_link, BotStatus.JOINING.value)
 
 
+SUMMARY_OVERHEAD_BYTES = 512
+"""About what a bot's summary takes in a page besides its custom_attributes."""
+
+
+def _json_size(value: object) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _within_bytes(bots: list[BotRecord], max_bytes: int) -> list[BotRecord]:
+    """The longest head of `bots` whose summaries fit in about `max_bytes` (at least one bot)."""
+    total = 0
+    for n, bot in enumerate(bots):
+        total += SUMMARY_OVERHEAD_BYTES + _json_size((bot.options or {}).get("custom_attributes"))
+        if total > max_bytes and n > 0:
+            return bots[:n]
+    return bots
+
+
 def _encode_cursor(created_at: datetime, bot_id: str) -> str:
     return encode_cursor(created_at.isoformat(), bot_id)
 
@@ -120,6 +139,7 @@ class BotService:
     # --- create -------------------------------------------------------------------------------
     def create(self, account_id: str, data: CreateBotInput, idempotency_key: str | None = None) -> Created:
         key = self._check_idempotency_key(idempotency_key)
+        self._check_custom_attributes(data.options.get("custom_attributes"))
         if key is not None:
             replay = self._replay(account_id, key)
             if replay is not None:
@@ -160,6 +180,15 @@ class BotService:
             self._runtime.start(created.bot_id)
         return Created(created, replay=False)
 
+    def _check_custom_attributes(self, value: object) -> None:
+        limit = self._settings.custom_attributes_max_bytes
+        if value is not None and _json_size(value) > limit:
+            raise InvalidRequest(
+                f"custom_attributes is larger than {limit} bytes of JSON; it is copied into every "
+                "webhook of the bot, so keep it to identifiers and small facts.",
+                [{"field": "custom_attributes", "message": f"larger than {limit} bytes of JSON"}],
+            )
+
     @staticmethod
     def _check_idempotency_key(key: str | None) -> str | None:
         if key is None:
@@ -195,8 +224,9 @@ class BotService:
         after = _decode_cursor(cursor) if cursor else None
         with self._tx.read() as tx:
             rows = tx.bots.page(account_id, after, limit + 1)
-        page = rows[:limit]
-        next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+        page = _within_bytes(rows[:limit], self._settings.bots_page_max_bytes)
+        more = len(rows) > len(page)
+        next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if more else None
         return BotPage(tuple(BotSummary.of(b) for b in page), next_cursor)
 
     def status(self, account_id: str, bot_id: str) -> BotState:
