@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 120
+    platform_aws_account_ids: str = ""
+    """Comma-separated ids of the AWS accounts meetstore itself runs in: a configuration's
+    role_arn may not name a role there (only customers' roles are assumed)."""
     custom_attributes_max_bytes: int = Field(default=16 * 1024, ge=2)
     """The largest `custom_attributes` of a bot, as compact JSON (it is copied into every webhook)."""
     bots_page_max_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -132,6 +135,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'meetstore.db').resolve()}"
+
+    @property
+    def platform_account_ids(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.platform_aws_account_ids.split(",") if a.strip())
 
     @property
     def spool_dir(self) -> Path:

@@ -125,3 +125,9 @@ def active_of(row: StorageConfigRecord, external_id: str | None = None) -> Activ
         ),
         extra=dict(row.extra or {}),
     )
+
+
+def role_account(role_arn: str) -> str:
+    """The AWS account id of an IAM role ARN (`arn:aws:iam::<account>:role/<name>`)."""
+    parts = role_arn.split(":")
+    return parts[4] if len(parts) > 5 else ""

@@ -25,8 +25,9 @@ from meetstore.domain.storage_target import (
     S3Target,
     active_of,
     put_args_of,
+    role_account,
 )
-from meetstore.errors import StorageNotConfigured, StorageValidationFailed
+from meetstore.errors import InvalidRequest, StorageNotConfigured, StorageValidationFailed
 from meetstore.services.storage_views import StorageConfigView, ValidationReport
 
 
@@ -90,7 +91,13 @@ class StorageConfigService:
         self._clock = clock or SystemClock()
 
     def _check_urls(self, data: StorageConfigInput) -> None:
-        """The SSRF guard for every URL of the configuration, before any connection is made."""
+        """The SSRF guard for every URL of the configuration, and the role's account, before any
+        connection is made."""
+        if data.role_arn and role_account(data.role_arn) in self._settings.platform_account_ids:
+            raise InvalidRequest(
+                "role_arn names a role in meetstore's own AWS account; name a role in your account.",
+                [{"field": "role_arn", "message": "a role of the platform's own AWS account"}],
+            )
         allow = self._settings.allow_private_endpoints
         if data.endpoint_url:
             check_url_allowed(data.endpoint_url, "endpoint_url", allow_private=allow)
