@@ -195,7 +195,7 @@ def keys_rotate() -> None:
     from rich.progress import Progress
 
     from meetstore.adapters.crypto.envelope import add_new_current_key, drop_older_keys
-    from meetstore.services.key_rotation import count_sealed, rewrap_all
+    from meetstore.services.key_rotation import count_sealed, rewrap_until_clean
 
     settings = Settings()
     file_keyring = settings.master_key is None and not settings.kms_key_id
@@ -206,17 +206,26 @@ def keys_rotate() -> None:
         total = count_sealed(container.transactions)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("re-wrapping data keys", total=total)
-            report = rewrap_all(container.transactions, container.box, lambda n: progress.advance(task, n))
-        again = rewrap_all(container.transactions, container.box)  # anything sealed under the old key meanwhile
-        if file_keyring and again.rewrapped == 0:
+
+            def advance(pass_no: int, n: int) -> None:
+                if pass_no == 1:
+                    progress.advance(task, n)
+
+            report = rewrap_until_clean(container.transactions, container.box, advance)
+        if file_keyring and report.clean:
             drop_older_keys(settings.data_dir)
     finally:
         container.close()
     console.print(
-        f"[green]re-wrapped {report.rewrapped + again.rewrapped} data keys[/green] "
-        f"({report.already_current} were already under the current key); master key id "
-        f"{container.box.current_key_id()}"
+        f"[green]re-wrapped {report.rewrapped} data keys[/green] "
+        f"({report.already_current} were already under the current key; {report.passes} passes); "
+        f"master key id {container.box.current_key_id()}"
     )
+    if not report.clean:
+        console.print(
+            "[yellow]secrets kept being sealed under the old key; it is kept. Run the rotation "
+            "again once every process has restarted.[/yellow]"
+        )
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from meetstore.adapters.db.tables import WebhookEvent
 
 from conftest import new_account, sdk_for
-from support.moto_s3 import MotoS3, put_only, read_write
+from support.moto_s3 import MotoS3, make_role, put_only, read_write
 from support.servers import RunningServer
 
 
@@ -43,32 +43,6 @@ def _role_server(
     )
 
 
-def _make_role(moto: MotoS3, external_id: str, statements: list[dict[str, Any]]) -> str:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": "*"},
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
-            }
-        ],
-    }
-    import uuid
-
-    with moto.auth_off():
-        iam = moto.client("iam", ("testing", "testing"))
-        name = f"role-{uuid.uuid4().hex[:8]}"
-        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-        iam.put_role_policy(
-            RoleName=name,
-            PolicyName="s3",
-            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
-        )
-    return arn
-
-
 def test_assume_role_with_generated_external_id(
     make_server: Callable[..., RunningServer], moto: MotoS3
 ) -> None:
@@ -85,7 +59,7 @@ def test_assume_role_with_generated_external_id(
     assert other_ext != ext
 
     bucket = moto.make_bucket()
-    role = _make_role(moto, ext, read_write(bucket, "meetstream"))
+    role = make_role(moto, ext, read_write(bucket, "meetstream"))
     client = sdk_for(server, acct.api_key)
     saved = client.storage.set(_base(moto, bucket, role_arn=role, session_duration_s=3600))
     assert saved["role_arn"] == role and saved["external_id"] == ext
@@ -93,7 +67,7 @@ def test_assume_role_with_generated_external_id(
     assert client.storage.get()["storage"]["external_id"] == ext
 
     # A role that trusts another external id cannot be assumed: 400 naming the external id to use.
-    wrong = _make_role(moto, "somebody-else", read_write(bucket, "meetstream"))
+    wrong = make_role(moto, "somebody-else", read_write(bucket, "meetstream"))
     with pytest.raises(BadRequestError) as err:
         client.storage.set(_base(moto, bucket, role_arn=wrong))
     assert err.value.body["operation"] == "AssumeRole"
@@ -257,7 +231,7 @@ def test_bot_files_land_through_an_assumed_role(
     acct = new_account(server)
     ext = server.container.storage.external_id(acct.account_id)
     bucket = moto.make_bucket()
-    role = _make_role(moto, ext, read_write(bucket, "meetstream"))
+    role = make_role(moto, ext, read_write(bucket, "meetstream"))
     client = sdk_for(server, acct.api_key)
     client.storage.set(_base(moto, bucket, role_arn=role, server_side_encryption="AES256"))
 

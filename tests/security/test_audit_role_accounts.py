@@ -5,17 +5,26 @@ AssumeRole call."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
 from conftest import new_account
-from support.moto_s3 import MotoS3, read_write
+from support.moto_s3 import MotoS3, make_role, read_write
 from support.servers import RunningServer
 
-from integration.test_storage_extensions import _base, _make_role
-
 MOTO_ACCOUNT = "123456789012"  # moto's default account: the roles it creates live there
+
+
+def _body(endpoint: str, bucket: str, role_arn: str) -> dict[str, Any]:
+    return {
+        "provider": "aws",
+        "bucket_name": bucket,
+        "region": "us-east-1",
+        "endpoint_url": endpoint,
+        "role_arn": role_arn,
+    }
 
 
 def test_finding_15_a_role_of_the_platform_account_is_refused(
@@ -34,7 +43,7 @@ def test_finding_15_a_role_of_the_platform_account_is_refused(
     headers = {"Authorization": f"Token {acct.api_key}"}
     ext = httpx.get(server.api + "/admin/configs/external_id", headers=headers).json()["external_id"]
     bucket = moto.make_bucket()
-    role = _make_role(moto, ext, read_write(bucket, "meetstream"))  # assumable: it trusts ext
+    role = make_role(moto, ext, read_write(bucket, "meetstream"))  # assumable: it trusts ext
     assert role.split(":")[4] == MOTO_ACCOUNT
 
     for path, params in (
@@ -43,7 +52,7 @@ def test_finding_15_a_role_of_the_platform_account_is_refused(
         ("/admin/configs/validate", {"config_type": "storage", "deep": "true"}),
     ):
         method = httpx.put if path == "/admin/configs" else httpx.post
-        resp = method(server.api + path, params=params, json=_base(moto, bucket, role_arn=role), headers=headers)
+        resp = method(server.api + path, params=params, json=_body(moto.endpoint, bucket, role), headers=headers)
         assert resp.status_code == 400, (path, resp.text)
         body = resp.json()
         assert body["code"] == "invalid_request" and body["errors"][0]["field"] == "role_arn", path

@@ -207,3 +207,28 @@ def read_only(bucket: str) -> list[dict[str, Any]]:
         },
         {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{bucket}/meetstream/*"]},
     ]
+
+
+def make_role(moto: MotoS3, external_id: str, statements: list[dict[str, Any]]) -> str:
+    """An IAM role in moto's account that trusts `external_id`, with `statements` as its policy."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+            }
+        ],
+    }
+    with moto.auth_off():
+        iam = moto.client("iam", ("testing", "testing"))
+        name = f"role-{uuid.uuid4().hex[:8]}"
+        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        iam.put_role_policy(
+            RoleName=name,
+            PolicyName="s3",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )
+    return arn

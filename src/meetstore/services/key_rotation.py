@@ -6,6 +6,7 @@ a rotation is quick, and each row is re-wrapped in its own short transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,11 +15,16 @@ from meetstore.domain.repositories import Transactions
 from meetstore.domain.storage_target import ACCESS_KEY_PURPOSE, SECRET_KEY_PURPOSE
 from meetstore.services.accounts import WEBHOOK_SECRET_PURPOSE
 
+MAX_PASSES = 10
+
 
 @dataclass(frozen=True)
 class RotationReport:
     rewrapped: int
     already_current: int
+    passes: int = 1
+    clean: bool = False
+    """The last pass found nothing under an older key: the older keys may be dropped."""
 
 
 def count_sealed(transactions: Transactions) -> int:
@@ -69,3 +75,28 @@ def rewrap_all(
         if progress:
             progress(2)
     return RotationReport(rewrapped, already)
+
+
+def rewrap_until_clean(
+    transactions: Transactions,
+    box: KeyRewrapper,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    max_passes: int = MAX_PASSES,
+) -> RotationReport:
+    """Re-wrap in passes until one finds nothing left under an older key.
+
+    A process that had not yet seen the new key may seal a secret under the old one while a pass
+    runs, after the pass listed the rows; dropping the old key then would make that secret
+    unreadable. Only a pass that re-wraps nothing proves there is none. `progress(pass, n)`.
+    """
+    rewrapped = 0
+    first_already = 0
+    for n in range(1, max_passes + 1):
+        report = rewrap_all(transactions, box, functools.partial(progress, n) if progress else None)
+        if n == 1:
+            first_already = report.already_current
+        rewrapped += report.rewrapped
+        if report.rewrapped == 0:
+            return RotationReport(rewrapped, first_already, passes=n, clean=True)
+    return RotationReport(rewrapped, first_already, passes=max_passes, clean=False)
