@@ -6,7 +6,7 @@ import logging
 import re
 
 _SECRET_SHAPES = re.compile(
-    r"(ms_[A-Za-z0-9_-]{20,}|whsec_[A-Za-z0-9_-]{20,}"
+    r"(ms_[A-Za-z0-9_-]{20,}|whsec_[A-Za-z0-9_+/=-]{20,}"
     # A presigned URL's credential, signature and session token, and a local download token: a
     # logged URL must not be a working link nor name the customer's access key id.
     r"|(?<=X-Amz-Credential=)[^&\s\"']+|(?<=X-Amz-Signature=)[^&\s\"']+|(?<=X-Amz-Security-Token=)[^&\s\"']+"
@@ -23,11 +23,19 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Masks secrets in the whole formatted record: a traceback (and an exception's message in
+    it) is added by the formatter, after any filter has run."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _SECRET_SHAPES.sub("[redacted]", super().format(record))
+
+
 def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     if not any(isinstance(f, RedactSecrets) for h in root.handlers for f in h.filters):
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.addFilter(RedactSecrets())
         root.addHandler(handler)
     root.setLevel(level.upper())

@@ -16,6 +16,7 @@ it was last validated, so a revoked key still stops working within the TTL.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import threading
@@ -29,6 +30,12 @@ from meetstore.domain.repositories import Transactions
 from meetstore.errors import InvalidApiKey, NotFound
 
 WEBHOOK_SECRET_PURPOSE = "account.webhook_secret"
+
+
+def new_webhook_secret() -> str:
+    """`whsec_` and the base64 of 32 random bytes: the Standard Webhooks form, whose decoded
+    bytes are the key of `webhook-signature`."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 API_KEY_PREFIX = "ms_"
 AUTH_CACHE_MAX_KEYS = 10_000
 
@@ -120,7 +127,7 @@ class AccountService:
     def create(self, name: str) -> NewAccount:
         account_id = str(uuid.uuid4())
         api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-        webhook_secret = "whsec_" + secrets.token_urlsafe(32)
+        webhook_secret = new_webhook_secret()
         sealed = self._box.seal(webhook_secret, account_id=account_id, purpose=WEBHOOK_SECRET_PURPOSE)
         with self._tx.write() as tx:
             tx.accounts.add(
@@ -185,7 +192,7 @@ class AccountService:
         return self._box.open(blob, account_id=account_id, purpose=WEBHOOK_SECRET_PURPOSE)
 
     def rotate_webhook_secret(self, account_id: str) -> str:
-        secret = "whsec_" + secrets.token_urlsafe(32)
+        secret = new_webhook_secret()
         with self._tx.write() as tx:
             acct = tx.accounts.get(account_id)
             if acct is None:

@@ -19,6 +19,7 @@ Rules:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -60,8 +61,32 @@ MAX_ERROR_CHARS = 300
 
 
 def sign(body: bytes, secret: str) -> str:
-    """The `X-MeetStream-Signature` value: `sha256=<hex HMAC-SHA256(body, secret)>`."""
+    """The `X-MeetStream-Signature` value: `sha256=<hex HMAC-SHA256(body, secret)>` (the whole
+    secret string is the key, as the MeetStream SDK verifies it)."""
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+STANDARD_ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
+
+
+def standard_key(secret: str) -> bytes:
+    """The HMAC key of `webhook-signature`: the base64 after `whsec_` (Standard Webhooks). A
+    secret issued before secrets had that form is used as its UTF-8 bytes; rotating it gives one
+    that Standard Webhooks libraries accept."""
+    encoded = secret.removeprefix("whsec_")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError:
+        return encoded.encode("utf-8")
+
+
+def sign_standard(body: bytes, secret: str, msg_id: str, timestamp: int) -> str:
+    """The `webhook-signature` value: `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
+    The timestamp is signed, so a captured delivery stops verifying once receivers judge it old."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(standard_key(secret), signed, hashlib.sha256).digest()).decode()
 
 
 def receiver_key(account_id: str, url: str) -> str:
@@ -237,12 +262,17 @@ class WebhookService:
         """The request to send: the stored body as is, signed with the account's secret now."""
         target = delivery_target(delivery.callback_url, allow_private=self._settings.allow_private_endpoints)
         secret = self._accounts.webhook_secret(delivery.account_id)
+        msg_id = str(delivery.id)
+        timestamp = int(self._clock.now().timestamp())  # this attempt's: every retry is signed afresh
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(delivery.body, secret),
             EVENT_HEADER: delivery.event,
-            DELIVERY_HEADER: str(delivery.id),
+            DELIVERY_HEADER: msg_id,
             ATTEMPT_HEADER: str(delivery.attempts + 1),
+            STANDARD_ID_HEADER: msg_id,
+            STANDARD_TIMESTAMP_HEADER: str(timestamp),
+            STANDARD_SIGNATURE_HEADER: sign_standard(delivery.body, secret, msg_id, timestamp),
         }
         return SignedRequest(target=target, headers=headers, body=delivery.body)
 
