@@ -245,6 +245,11 @@ class Transactions(Protocol):
         """A transaction that only reads: cheaper; never write through it."""
         ...
 
+    def scrub(self) -> None:
+        """Make what committed transactions erased (credentials) unrecoverable from the
+        database's files, where the engine keeps old versions of pages."""
+        ...
+
 
 @dataclass(frozen=True)
 class BotWithArtifact:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -27,8 +28,10 @@ from meetstore.domain.storage_target import (
     put_args_of,
     role_account,
 )
-from meetstore.errors import InvalidRequest, StorageNotConfigured, StorageValidationFailed
+from meetstore.errors import InvalidRequest, StorageNotConfigured, StorageValidationFailed, Unavailable
 from meetstore.services.storage_views import StorageConfigView, ValidationReport
+
+log = logging.getLogger("meetstore.storage")
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ class StorageConfigService:
             tx.flush()
             view = StorageConfigView.of(row, acct.external_id)
         self._stores.forget(account_id)
+        if found is not None:
+            self._scrub()  # the replaced credentials
         return view
 
     def get(self, account_id: str) -> StorageConfigView | None:
@@ -217,6 +222,13 @@ class StorageConfigService:
                 raise StorageNotConfigured("No storage configuration is set for this account.")
             tx.storage_configs.delete(row)
         self._stores.forget(account_id)
+        self._scrub()
+
+    def _scrub(self) -> None:
+        try:
+            self._tx.scrub()
+        except Unavailable:
+            log.warning("erased credentials stay in the database's write-ahead log until its next checkpoint")
 
     def active(self, account_id: str) -> ActiveStorage | None:
         with self._tx.read() as tx:

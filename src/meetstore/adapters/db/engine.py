@@ -44,6 +44,9 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Deleted and overwritten content (erased credentials) is zeroed in the pages, not
+            # left in free space for anyone reading the file.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -133,6 +136,27 @@ class Database:
         finally:
             with suppress(OperationalError, DBAPIError):  # a dead connection: the pool drops it
                 session.close()
+
+    def scrub(self) -> None:
+        """Make what committed transactions erased unrecoverable from the database files.
+
+        SQLite keeps earlier versions of pages in the WAL until a checkpoint; a TRUNCATE
+        checkpoint copies the current pages (erased content already zeroed: secure_delete) into
+        the database file and empties the WAL. It waits for readers of older snapshots to finish.
+        PostgreSQL keeps dead row versions until VACUUM, which is the operator's (docs/security.md).
+        """
+        if self.is_postgres:
+            return
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = cur.fetchone()
+            cur.close()
+        finally:
+            raw.close()
+        if busy and busy[0]:
+            raise Unavailable("The database is busy; the erased data is removed at the next checkpoint.")
 
     def ping(self) -> bool:
         try:

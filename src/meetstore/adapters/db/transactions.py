@@ -69,6 +69,9 @@ class SqlTransactions:
         with self._db.read() as s:
             yield SqlTransaction(s, postgres=self._db.is_postgres)
 
+    def scrub(self) -> None:
+        self._db.scrub()
+
 
 
 def _conforms(t: SqlTransaction) -> Transaction:
