@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     """Attempts per S3 request (botocore standard retries: 5xx, SlowDown, resets, read timeouts)
     before the upload attempt counts as failed and the artifact is rescheduled with backoff."""
     validation_timeout_s: float = 10.0
+    validation_deadline_s: float = Field(default=15.0, gt=0)
+    """One validation in all (every S3 call of it, deep or not); past it: 400 with s3_error Timeout."""
+    validations_per_account: int = Field(default=2, ge=1)
+    """Validations of one account in flight in one API process; more: 429 too_many_validations."""
+    validation_threads: int = Field(default=16, ge=1)
+    """The validations' own threads: however slow a bucket, the API's request threads stay free."""
 
     # Webhooks.
     webhook_max_age_s: float = 24 * 3600

@@ -39,6 +39,7 @@ from meetstore.services.runtime_status import RuntimeStatusService
 from meetstore.services.spool_janitor import SpoolJanitor
 from meetstore.services.storage_config import StorageConfigService
 from meetstore.services.uploads import UploadService
+from meetstore.services.validation_gate import ValidationGate
 from meetstore.services.webhooks import WebhookService
 
 RUNTIME_TOKEN_FILE = "runtime.token"
@@ -81,6 +82,7 @@ class Container:
     spool: LocalSpool
     accounts: AccountService
     storage: StorageConfigService
+    validations: ValidationGate
     locations: Locations
     ingest: IngestService
     runtime_status: RuntimeStatusService
@@ -99,6 +101,7 @@ class Container:
 
     def close(self) -> None:
         self.runtime.stop()
+        self.validations.close()
         self.db.dispose()
 
 
@@ -140,7 +143,8 @@ def build_container(settings: Settings | None = None) -> Container:
     accounts = AccountService(tx, box, auth_cache_ttl_s=settings.auth_cache_ttl_s)
     metrics = PrometheusMetrics()
     metrics.watch_queues(Stats(db).queue_stats, live_after_s=max(30.0, 3 * settings.lease_seconds))
-    storage = StorageConfigService(tx, box, probe, stores, metrics, settings)
+    gate = ValidationGate(settings)
+    storage = StorageConfigService(tx, box, probe, stores, metrics, settings, gate)
     locations = Locations(stores, storage)
     handin = HandInService(tx, spool, stores, PyAvProbe(), settings)
     runtime_status = RuntimeStatusService(tx, settings, handin)
@@ -159,6 +163,7 @@ def build_container(settings: Settings | None = None) -> Container:
         spool=spool,
         accounts=accounts,
         storage=storage,
+        validations=gate,
         locations=locations,
         ingest=ingest,
         runtime_status=runtime_status,

@@ -110,8 +110,8 @@ class NothingToRetry(Conflict):
 class RateLimited(MeetstoreError):
     code = "rate_limited"
 
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, retry_after_s: int, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
         self.retry_after_s = retry_after_s
 
 

@@ -29,6 +29,7 @@ from meetstore.services.handin import HandInService
 from meetstore.services.locations import Locations
 from meetstore.services.retry import RetryService
 from meetstore.services.storage_config import StorageConfigService
+from meetstore.services.validation_gate import ValidationGate
 
 from memory import (
     Account,
@@ -59,7 +60,7 @@ class World:
         self.stores = Stores()
         self.clock = Clock()
         self.metrics = Metrics()
-        storage = StorageConfigService(self.tx, box=None, probe=None, stores=self.stores, metrics=self.metrics, settings=self.settings)  # type: ignore[arg-type]
+        storage = StorageConfigService(self.tx, box=None, probe=None, stores=self.stores, metrics=self.metrics, settings=self.settings, gate=ValidationGate(self.settings))  # type: ignore[arg-type]
         self.locations = Locations(self.stores, storage)
         self.handin = HandInService(self.tx, self.spool, self.stores, MediaProbe(), self.settings, clock=self.clock)
         self.retry = RetryService(self.tx, self.spool, self.settings, clock=self.clock)

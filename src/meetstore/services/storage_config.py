@@ -30,6 +30,7 @@ from meetstore.domain.storage_target import (
 )
 from meetstore.errors import InvalidRequest, StorageNotConfigured, StorageValidationFailed, Unavailable
 from meetstore.services.storage_views import StorageConfigView, ValidationReport
+from meetstore.services.validation_gate import ValidationGate
 
 log = logging.getLogger("meetstore.storage")
 
@@ -83,8 +84,10 @@ class StorageConfigService:
         stores: Stores,
         metrics: Metrics,
         settings: Settings,
+        gate: ValidationGate,
         clock: SystemClock | None = None,
     ) -> None:
+        self._gate = gate
         self._tx = tx
         self._box = box
         self._probe = probe
@@ -110,6 +113,9 @@ class StorageConfigService:
     def validate(self, account_id: str, data: StorageConfigInput) -> ValidationReport:
         """Run the live checks for `data`; raise StorageValidationFailed. Saves nothing."""
         self._check_urls(data)
+        return self._gate.run(account_id, lambda: self._validate(account_id, data), bucket=data.bucket_name)
+
+    def _validate(self, account_id: str, data: StorageConfigInput) -> ValidationReport:
         started = time.monotonic()
         try:
             checks = self._probe.validate(
@@ -128,6 +134,9 @@ class StorageConfigService:
     def diagnose(self, account_id: str, data: StorageConfigInput) -> ValidationReport:
         """The deep check: per prefix, every operation meetstore uses, with what IAM is missing."""
         self._check_urls(data)
+        return self._gate.run(account_id, lambda: self._diagnose(account_id, data), bucket=data.bucket_name)
+
+    def _diagnose(self, account_id: str, data: StorageConfigInput) -> ValidationReport:
         started = time.monotonic()
         rows = self._probe.diagnose(
             self._target_for(account_id, data),
