@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
 from meetstore.config import Settings
 from meetstore.container import build_container, runtime_token
+from meetstore.errors import NotFound
 from meetstore.logging_setup import configure_logging
 
 app = typer.Typer(
@@ -115,7 +117,6 @@ def worker(
     """
     import signal
     import threading
-    from collections.abc import Callable
 
     from meetstore.container import worker_hooks
 
@@ -181,6 +182,46 @@ def accounts_rotate_webhook_secret(
     finally:
         container.close()
     typer.echo(json.dumps({"account_id": account_id, "webhook_secret": secret}) if as_json else secret)
+
+
+@accounts_app.command("rotate-key")
+def accounts_rotate_key(
+    account_id: Annotated[str, typer.Argument(help="The account whose API key to replace.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Issue a new API key for an account, printed once. The old key (or a revoked one) stops
+    working in every meetstore process within a second."""
+    container = build_container(Settings())
+    try:
+        api_key = _or_exit(lambda: container.accounts.rotate_key(account_id))
+    finally:
+        container.close()
+    typer.echo(json.dumps({"account_id": account_id, "api_key": api_key}) if as_json else api_key)
+
+
+@accounts_app.command("revoke-key")
+def accounts_revoke_key(
+    account_id: Annotated[str, typer.Argument(help="The account whose API key to revoke.")],
+) -> None:
+    """Revoke an account's API key: every meetstore process refuses it (403) within a second.
+    `rotate-key` issues the account a new one."""
+    container = build_container(Settings())
+    try:
+        _or_exit(lambda: container.accounts.revoke(account_id))
+    finally:
+        container.close()
+    typer.echo(f"revoked the API key of account {account_id}")
+
+
+T = TypeVar("T")
+
+
+def _or_exit(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except NotFound as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(code=1) from None
 
 
 @keys_app.command("rotate")

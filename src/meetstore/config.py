@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     """The largest `custom_attributes` of a bot, as compact JSON (it is copied into every webhook)."""
     bots_page_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     """About the most JSON one `GET /bots` page holds; a page stops early, with next_cursor."""
+    change_poll_s: float = Field(default=0.5, gt=0)
+    """How often every process reads the change feed (revoked keys, changed storage): a change
+    reaches every process within about this long."""
     auth_failures_per_minute: int = Field(default=30, ge=1)
     """Failed authentications (unknown or revoked keys) one client address may make per minute."""
     auth_cache_ttl_s: float = 5.0

@@ -29,6 +29,7 @@ from meetstore.config import Settings
 from meetstore.runtime.simulator import SimulatedRuntime
 from meetstore.services.accounts import AccountService
 from meetstore.services.bots import BotService
+from meetstore.services.changes import API_KEY, STORAGE, ChangeFeed
 from meetstore.services.fetch import FetchService
 from meetstore.services.handin import HandInService
 from meetstore.services.health import StorageHealth
@@ -95,6 +96,7 @@ class Container:
     fetch: FetchService
     webhooks: WebhookService
     health: StorageHealth
+    changes: ChangeFeed
     liveness: dict[str, Callable[[], bool]] = field(default_factory=dict)
     """Liveness probes of the background workers running in this process, by name (registered
     by the worker hooks while they run; read by /readyz)."""
@@ -152,6 +154,11 @@ def build_container(settings: Settings | None = None) -> Container:
     runtime = SimulatedRuntime(settings, runtime_status, ingest, handin)
     health = StorageHealth(tx, settings, probe, storage, metrics)
     janitor = SpoolJanitor(tx, spool, settings)
+    uploads = UploadService(tx, spool, settings, locations, janitor, metrics, before_upload=health.ensure_recent)
+    changes = ChangeFeed(tx)
+    changes.subscribe(API_KEY, accounts.forget_account)
+    changes.subscribe(STORAGE, stores.forget)
+    changes.subscribe(STORAGE, uploads.cancel_account)
     return Container(
         settings=settings,
         db=db,
@@ -170,12 +177,13 @@ def build_container(settings: Settings | None = None) -> Container:
         handin=handin,
         runtime=runtime,
         bots=BotService(tx, settings, runtime),
-        uploads=UploadService(tx, spool, settings, locations, janitor, metrics, before_upload=health.ensure_recent),
+        uploads=uploads,
         janitor=janitor,
         retry=RetryService(tx, spool, settings),
         fetch=FetchService(tx, FetchReads(db), settings, locations, metrics),
         webhooks=WebhookService(tx, settings, accounts, metrics),
         health=health,
+        changes=changes,
     )
 
 
@@ -184,14 +192,28 @@ Hook = Callable[[Container], Callable[[], None]]
 
 
 def background_hooks(*, with_workers: bool) -> list[Hook]:
-    """What an API process runs beside the API: the upload, webhook and health loops (the upload
-    loop only while `MEETSTORE_UPLOAD_WORKER` is on), or nothing."""
-    return [upload_loops(), webhook_loops(), health_loop()] if with_workers else []
+    """What an API process runs beside the API: the change feed always, and with workers the
+    upload, webhook and health loops (the upload loop only while `MEETSTORE_UPLOAD_WORKER` is on)."""
+    return [change_loop(), upload_loops(), webhook_loops(), health_loop()] if with_workers else [change_loop()]
 
 
 def worker_hooks(*, concurrency: int | None = None, grace_s: float = 10.0) -> list[Hook]:
     """What `meetstore worker` runs: the same loops as an API process, without the API."""
-    return [upload_loops(concurrency=concurrency, grace_s=grace_s), webhook_loops(), health_loop()]
+    return [change_loop(), upload_loops(concurrency=concurrency, grace_s=grace_s), webhook_loops(), health_loop()]
+
+
+def change_loop() -> Hook:
+    """Read the change feed every `change_poll_s`: revoked keys and changed storage reach this
+    process within about that long."""
+
+    def start(container: Container) -> Callable[[], None]:
+        from meetstore.worker.changes import ChangeWatcher
+
+        watcher = ChangeWatcher(container.changes, container.settings.change_poll_s)
+        watcher.start()
+        return watcher.stop
+
+    return start
 
 
 def upload_loops(*, concurrency: int | None = None, grace_s: float = 10.0) -> Hook:

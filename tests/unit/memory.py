@@ -140,6 +140,7 @@ class Database:
         self.bots: dict[str, Bot] = {}
         self.artifacts: list[Artifact] = []
         self.events: list[WebhookEvent] = []
+        self.changes: list[tuple[int, str, str, datetime]] = []
         self.ids = itertools.count(1)
         self.lock = threading.RLock()
 
@@ -235,8 +236,29 @@ class WebhookEvents:
         return row
 
 
+class Changes:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def record(self, account_id: str, what: str, now: datetime) -> None:
+        self._db.changes.append((next(self._db.ids), account_id, what, now))
+
+    def latest(self) -> int:
+        return self._db.changes[-1][0] if self._db.changes else 0
+
+    def since(self, after: int, limit: int) -> list[tuple[int, str, str]]:
+        return [(i, a, w) for i, a, w, _ in self._db.changes if i > after][:limit]
+
+    def prune(self, before: datetime) -> int:
+        kept = [c for c in self._db.changes if c[3] >= before]
+        pruned = len(self._db.changes) - len(kept)
+        self._db.changes = kept
+        return pruned
+
+
 class Transaction:
     def __init__(self, db: Database) -> None:
+        self.changes = Changes(db)
         self.accounts = Accounts(db)
         self.storage_configs = StorageConfigs(db)
         self.bots = Bots(db)

@@ -35,3 +35,28 @@ class CancelToken(threading.Event):
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
             callback()
+
+
+class InFlight:
+    """Work in flight by a key (an account), each with its token and the version of what it uses:
+    what a change of that key may cancel."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, dict[CancelToken, int]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, key: str, token: CancelToken, version: int) -> None:
+        with self._lock:
+            self._tokens.setdefault(key, {})[token] = version
+
+    def remove(self, key: str, token: CancelToken) -> None:
+        with self._lock:
+            tokens = self._tokens.get(key)
+            if tokens is not None:
+                tokens.pop(token, None)
+                if not tokens:
+                    del self._tokens[key]
+
+    def of(self, key: str) -> list[tuple[CancelToken, int]]:
+        with self._lock:
+            return list(self._tokens.get(key, {}).items())

@@ -212,6 +212,20 @@ class HeartbeatQueries(Protocol):
         ...
 
 
+class ChangeQueries(Protocol):
+    def record(self, account_id: str, what: str, now: datetime) -> None:
+        """A change other processes must learn of, in the transaction that makes it."""
+        ...
+
+    def latest(self) -> int: ...
+
+    def since(self, after: int, limit: int) -> list[tuple[int, str, str]]:
+        """(id, account id, what) of the changes after `after`, oldest first."""
+        ...
+
+    def prune(self, before: datetime) -> int: ...
+
+
 class Transaction(Protocol):
     """One unit of work: every repository, on one database transaction."""
 
@@ -232,6 +246,9 @@ class Transaction(Protocol):
 
     @property
     def heartbeats(self) -> HeartbeatQueries: ...
+
+    @property
+    def changes(self) -> ChangeQueries: ...
 
     def flush(self) -> None: ...
 

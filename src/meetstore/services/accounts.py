@@ -28,6 +28,7 @@ from meetstore.domain.clock import SystemClock
 from meetstore.domain.ports import SecretBox
 from meetstore.domain.repositories import Transactions
 from meetstore.errors import InvalidApiKey, NotFound
+from meetstore.services.changes import API_KEY
 
 WEBHOOK_SECRET_PURPOSE = "account.webhook_secret"
 
@@ -63,6 +64,7 @@ class _AuthCache:
         self._entries: dict[str, tuple[str, float]] = {}
         self._refreshing: set[str] = set()
         self._lock = threading.Lock()
+        self._epoch = 0
 
     def get(self, key_hash: str) -> str | None:
         entry = self._entries.get(key_hash)
@@ -75,10 +77,18 @@ class _AuthCache:
             return None
         return entry[0]
 
-    def put(self, key_hash: str, account_id: str) -> None:
+    def epoch(self) -> int:
+        """Taken before a lookup and given to `put`: a drop since then makes the put a no-op."""
+        return self._epoch
+
+    def put(self, key_hash: str, account_id: str, epoch: int) -> None:
         if self.ttl_s <= 0:
             return
         with self._lock:
+            if epoch != self._epoch:
+                # A key was dropped (revoked, rotated) while this lookup ran: what it read may be
+                # the state before the revocation, which must not come back for a TTL.
+                return
             if len(self._entries) >= self._max_keys and key_hash not in self._entries:
                 now = time.monotonic()
                 self._entries = {k: v for k, v in self._entries.items() if v[1] > now}
@@ -103,10 +113,12 @@ class _AuthCache:
 
     def drop(self, key_hash: str) -> None:
         with self._lock:
+            self._epoch += 1
             self._entries.pop(key_hash, None)
 
     def drop_account(self, account_id: str) -> None:
         with self._lock:
+            self._epoch += 1
             self._entries = {k: v for k, v in self._entries.items() if v[0] != account_id}
 
 
@@ -153,10 +165,11 @@ class AccountService:
         cached = self._auth_cache.get(key_hash)
         if cached is not None:
             return cached
+        epoch = self._auth_cache.epoch()
         account_id = self._look_up(key_hash)
         if account_id is None:
             raise InvalidApiKey("The API key is not valid.")
-        self._auth_cache.put(key_hash, account_id)
+        self._auth_cache.put(key_hash, account_id, epoch)
         return account_id
 
     def revalidate(self, api_key: str) -> None:
@@ -164,11 +177,12 @@ class AccountService:
         one's is dropped. When the lookup fails (database away), the entry runs out as usual."""
         key_hash = hash_api_key(api_key)
         try:
+            epoch = self._auth_cache.epoch()
             account_id = self._look_up(key_hash)
             if account_id is None:
                 self._auth_cache.drop(key_hash)
             else:
-                self._auth_cache.put(key_hash, account_id)
+                self._auth_cache.put(key_hash, account_id, epoch)
         finally:
             self._auth_cache.refreshed(key_hash)
 
@@ -203,9 +217,31 @@ class AccountService:
         return secret
 
     def revoke(self, account_id: str) -> None:
+        """Revoke the account's API key: refused by every process within `change_poll_s`."""
         with self._tx.write() as tx:
-            acct = tx.accounts.get(account_id)
+            acct = tx.accounts.get(account_id, lock=True)
             if acct is None:
                 raise NotFound("No such account.")
-            acct.revoked_at = self._clock.now()
+            now = self._clock.now()
+            acct.revoked_at = now
+            tx.changes.record(account_id, API_KEY, now)
+        self._auth_cache.drop_account(account_id)
+
+    def rotate_key(self, account_id: str) -> str:
+        """A new API key for the account, returned once; the old one (or a revoked one) stops
+        working in every process within `change_poll_s`."""
+        api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        with self._tx.write() as tx:
+            acct = tx.accounts.get(account_id, lock=True)
+            if acct is None:
+                raise NotFound("No such account.")
+            now = self._clock.now()
+            acct.api_key_hash = hash_api_key(api_key)
+            acct.revoked_at = None
+            tx.changes.record(account_id, API_KEY, now)
+        self._auth_cache.drop_account(account_id)
+        return api_key
+
+    def forget_account(self, account_id: str) -> None:
+        """Another process changed the account's key: drop what this one remembers of it."""
         self._auth_cache.drop_account(account_id)

@@ -51,14 +51,16 @@ class Locations:
     def custom_store(self, active: ActiveStorage) -> ObjectStore:
         return self._stores.custom(active)
 
-    def store_for(self, account_id: str, pin: PinnedLocation) -> ObjectStore:
-        """Where to write a pinned bot's files now; StorageChanged when that bucket is not configured."""
+    def store_for(self, account_id: str, pin: PinnedLocation) -> tuple[ObjectStore, int | None]:
+        """Where to write a pinned bot's files now, and the version of the customer's
+        configuration that store uses (None: the platform store); StorageChanged when that
+        bucket is not configured."""
         if pin.kind is PinKind.PLATFORM:
-            return self._stores.platform
+            return self._stores.platform, None
         active = self._storage.active(account_id)
         if active is None or not same_bucket(pin, active.current):
             raise StorageChanged(pin.bucket)
-        return self._stores.custom(active)
+        return self._stores.custom(active), active.current.version
 
     def current(self, account_id: str) -> CurrentStorage | None:
         active = self._storage.active(account_id)

@@ -29,6 +29,7 @@ from meetstore.domain.storage_target import (
     role_account,
 )
 from meetstore.errors import InvalidRequest, StorageNotConfigured, StorageValidationFailed, Unavailable
+from meetstore.services.changes import STORAGE
 from meetstore.services.storage_views import StorageConfigView, ValidationReport
 from meetstore.services.validation_gate import ValidationGate
 
@@ -211,6 +212,7 @@ class StorageConfigService:
             row.created_at = created_at
             row.updated_at = now
             row.validated_at = now
+            tx.changes.record(account_id, STORAGE, now)  # other processes drop the old clients
             tx.flush()
             view = StorageConfigView.of(row, acct.external_id)
         self._stores.forget(account_id)
@@ -230,6 +232,7 @@ class StorageConfigService:
             if row is None:
                 raise StorageNotConfigured("No storage configuration is set for this account.")
             tx.storage_configs.delete(row)
+            tx.changes.record(account_id, STORAGE, self._clock.now())
         self._stores.forget(account_id)
         self._scrub()
 

@@ -35,7 +35,7 @@ from meetstore.domain.artifacts import (
     schedule_retry,
 )
 from meetstore.domain.backoff import backoff_delay
-from meetstore.domain.cancel import CancelToken
+from meetstore.domain.cancel import CancelToken, InFlight
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.pin import PinKind, PinnedLocation, same_bucket
 from meetstore.domain.ports import Clock, Metrics, ObjectStore, Spool
@@ -119,6 +119,7 @@ class UploadService:
         self._clock: Clock = clock or SystemClock()
         self._before_upload = before_upload
         """Called with the account id before uploading to a custom bucket (the health check)."""
+        self._in_flight = InFlight()
 
     @property
     def _lease(self) -> timedelta:
@@ -180,18 +181,34 @@ class UploadService:
     ) -> UploadOutcome:
         """Upload one claimed artifact and record the outcome (fenced on the lease)."""
         started = time.monotonic()
+        token = cancel or CancelToken()
         try:
-            outcome = self._attempt(item, worker_id, cancel)
+            outcome = self._attempt(item, worker_id, token)
         except Unavailable:
             raise  # the database is away: nothing can be recorded; the lease expires
         except Exception as exc:
             # Anything else that broke the attempt or the write of its outcome counts as an
             # attempt: an error that repeats must end the row's retries, not loop forever.
             outcome = self._after_error(item, worker_id, unexpected(exc, item.pin))
+        finally:
+            self._in_flight.remove(item.account_id, token)
         self._metrics.upload_finished(outcome.value, item.size, time.monotonic() - started)
         return outcome
 
-    def _attempt(self, item: ClaimedArtifact, worker_id: str, cancel: CancelToken | None) -> UploadOutcome:
+    def cancel_account(self, account_id: str) -> None:
+        """The account's storage configuration changed (in any process): stop its uploads in
+        flight with another version of it. Each gives its lease back and is uploaded again with
+        what is configured now, or fails as storage_not_accessible when its bucket is no longer
+        configured."""
+        in_flight = self._in_flight.of(account_id)
+        if not in_flight:
+            return
+        current = self._locations.current(account_id)
+        for token, version in in_flight:
+            if current is None or current.version != version:
+                token.set()
+
+    def _attempt(self, item: ClaimedArtifact, worker_id: str, token: CancelToken) -> UploadOutcome:
         pin = item.pin
         if pin is None:
             no_pin = "The bot has no pinned storage location; its files cannot be uploaded."
@@ -199,9 +216,13 @@ class UploadService:
         if not self._spool.exists(item.bot_id, item.spool_name):
             return self._finish_failed(item, worker_id, spool_missing(item.spool_name, pin.bucket, self._settings.spool_retention_days))
         try:
-            store = self._locations.store_for(item.account_id, pin)
+            store, version = self._locations.store_for(item.account_id, pin)
         except StorageChanged:
             return self._finish_failed(item, worker_id, not_accessible(pin))
+        if version is not None:
+            # A later change of this account's storage (in any process) stops this upload, unless
+            # it is already using the version the change made (cancel_account).
+            self._in_flight.add(item.account_id, token, version)
         if self._before_upload is not None and pin.kind is PinKind.CUSTOM:
             try:
                 self._before_upload(item.account_id)
@@ -220,7 +241,6 @@ class UploadService:
             # worker left an upload nobody knows of: abort whatever is open for this key.
             multipart.abort_unrecorded(cleanup, item.key, item.size)
 
-        token = cancel or CancelToken()
         recorded: list[str] = []
 
         def on_created(upload_id: str) -> None:

@@ -201,3 +201,17 @@ class WorkerHeartbeat(Base):
     worker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     seen_at: Mapped[datetime]
+
+
+class AccountChange(Base):
+    """One change other processes must learn of: an account's API key or storage configuration
+    (the change feed, services/changes.py). Rows are few: one per such change."""
+
+    __tablename__ = "account_changes"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    account_id: Mapped[str] = mapped_column(String(36))
+    what: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]

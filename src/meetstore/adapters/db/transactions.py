@@ -12,6 +12,7 @@ from meetstore.adapters.db.engine import Database
 from meetstore.adapters.db.repositories.accounts import Accounts
 from meetstore.adapters.db.repositories.artifacts import Artifacts
 from meetstore.adapters.db.repositories.bots import Bots
+from meetstore.adapters.db.repositories.changes import Changes
 from meetstore.adapters.db.repositories.heartbeats import Heartbeats
 from meetstore.adapters.db.repositories.storage_configs import StorageConfigs
 from meetstore.adapters.db.repositories.webhook_events import WebhookEvents
@@ -50,6 +51,10 @@ class SqlTransaction:
     @cached_property
     def heartbeats(self) -> Heartbeats:
         return Heartbeats(self._s)
+
+    @cached_property
+    def changes(self) -> Changes:
+        return Changes(self._s)
 
     def flush(self) -> None:
         self._s.flush()
