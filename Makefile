@@ -5,15 +5,24 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST  := $(BIN)/python -m pytest
 
-.PHONY: run test lint typecheck test-fast test-reliability bench install clean
+.PHONY: run test lint typecheck test-fast test-reliability bench install clean lock
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+# Every dependency comes from the lock, pinned and checked against its hashes, so a fresh machine
+# installs what CI tested; meetstore itself is then installed from this tree without dependencies.
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolve the dependencies of pyproject.toml (runtime and test) into requirements.lock, with hashes.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install -q pip-tools
+	$(BIN)/pip-compile --quiet --extra test --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 install: $(STAMP)
 
