@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     platform_aws_account_ids: str = ""
     """Comma-separated ids of the AWS accounts meetstore itself runs in: a configuration's
     role_arn may not name a role there (only customers' roles are assumed)."""
+    live_bots_per_account: int = Field(default=100, ge=1)
+    """Bots of one account joining or in a meeting at once; more: 429 too_many_bots."""
     custom_attributes_max_bytes: int = Field(default=16 * 1024, ge=2)
     """The largest `custom_attributes` of a bot, as compact JSON (it is copied into every webhook)."""
     bots_page_max_bytes: int = Field(default=1024 * 1024, ge=1024)

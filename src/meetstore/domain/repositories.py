@@ -93,6 +93,10 @@ class BotQueries(Protocol):
 
     def by_transcript(self, transcript_id: str, account_id: str) -> BotRecord | None: ...
 
+    def count_in(self, account_id: str, statuses: Sequence[str]) -> int:
+        """The account's bots whose status is one of `statuses`."""
+        ...
+
     def page(self, account_id: str, after: tuple[datetime, str] | None, limit: int) -> list[BotRecord]:
         """Newest first, continuing after (created_at, id); `limit` rows at most."""
         ...

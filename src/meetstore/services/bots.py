@@ -21,7 +21,7 @@ from meetstore.domain.ids import canonical_id, decode_cursor, encode_cursor
 from meetstore.domain.ports import BotRuntime
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import DuplicateIdempotencyKey, NewBot, Transaction, Transactions
-from meetstore.errors import BotNotFound, InvalidRequest
+from meetstore.errors import BotNotFound, InvalidRequest, RateLimited
 from meetstore.services.bot_views import (
     BotDetail,
     BotPage,
@@ -42,6 +42,7 @@ DEFAULT_TRANSCRIPT_PROVIDER = "meetstream"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_IDEMPOTENCY_KEY = 255
+TOO_MANY_BOTS_RETRY_S = 30
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class BotService:
         runtime = self._settings.bot_runtime
         try:
             with self._tx.write() as tx:
+                self._check_live_bots(tx, account_id)
                 bot = tx.bots.add(
                     NewBot(
                         id=str(uuid.uuid4()),
@@ -179,6 +181,20 @@ class BotService:
         if runtime == "simulated":
             self._runtime.start(created.bot_id)
         return Created(created, replay=False)
+
+    def _check_live_bots(self, tx: Transaction, account_id: str) -> None:
+        """At most `live_bots_per_account` bots of an account joining or in a meeting. The
+        account's row is locked first, so two concurrent creates cannot both take the last place."""
+        tx.accounts.get(account_id, lock=True)
+        limit = self._settings.live_bots_per_account
+        live = tx.bots.count_in(account_id, [s.value for s in LIVE_STATUSES])
+        if live >= limit:
+            raise RateLimited(
+                f"This account has {live} bots joining or in a meeting, the most it may have at once "
+                f"({limit}); create more once some have left.",
+                TOO_MANY_BOTS_RETRY_S,
+                code="too_many_bots",
+            )
 
     def _check_custom_attributes(self, value: object) -> None:
         limit = self._settings.custom_attributes_max_bytes

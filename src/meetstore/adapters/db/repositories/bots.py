@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,6 +67,10 @@ class Bots:
         return self._s.execute(
             select(Bot).where(Bot.transcript_id == transcript_id, Bot.account_id == account_id)
         ).scalar_one_or_none()
+
+    def count_in(self, account_id: str, statuses: Sequence[str]) -> int:
+        query = select(func.count()).select_from(Bot).where(Bot.account_id == account_id, Bot.status.in_(statuses))
+        return int(self._s.execute(query).scalar_one())
 
     def page(self, account_id: str, after: tuple[datetime, str] | None, limit: int) -> list[BotRecord]:
         query = select(Bot).where(Bot.account_id == account_id)
