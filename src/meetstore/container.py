@@ -36,6 +36,7 @@ from meetstore.services.health import StorageHealth
 from meetstore.services.ingest import IngestService
 from meetstore.services.locations import Locations
 from meetstore.services.retry import RetryService
+from meetstore.services.runtime_claims import RuntimeClaims
 from meetstore.services.runtime_status import RuntimeStatusService
 from meetstore.services.spool_janitor import SpoolJanitor
 from meetstore.services.storage_config import StorageConfigService
@@ -97,6 +98,7 @@ class Container:
     webhooks: WebhookService
     health: StorageHealth
     changes: ChangeFeed
+    runtime_claims: RuntimeClaims
     liveness: dict[str, Callable[[], bool]] = field(default_factory=dict)
     """Liveness probes of the background workers running in this process, by name (registered
     by the worker hooks while they run; read by /readyz)."""
@@ -151,7 +153,8 @@ def build_container(settings: Settings | None = None) -> Container:
     handin = HandInService(tx, spool, stores, PyAvProbe(), settings)
     runtime_status = RuntimeStatusService(tx, settings, handin)
     ingest = IngestService(tx, spool)
-    runtime = SimulatedRuntime(settings, runtime_status, ingest, handin)
+    claims = RuntimeClaims(tx, settings)
+    runtime = SimulatedRuntime(settings, runtime_status, ingest, handin, claims)
     health = StorageHealth(tx, settings, probe, storage, metrics)
     janitor = SpoolJanitor(tx, spool, settings)
     uploads = UploadService(tx, spool, settings, locations, janitor, metrics, before_upload=health.ensure_recent)
@@ -184,6 +187,7 @@ def build_container(settings: Settings | None = None) -> Container:
         webhooks=WebhookService(tx, settings, accounts, metrics),
         health=health,
         changes=changes,
+        runtime_claims=claims,
     )
 
 

@@ -1,4 +1,5 @@
-"""The ingest API a real bot runtime speaks (runtime token; httpx), on a server whose bots wait for
+"""The ingest API a real bot runtime speaks (a claim with the runtime token, then the bot's own
+credential; httpx), on a server whose bots wait for
 an external runtime (`MEETSTORE_BOT_RUNTIME=external`), so no simulator touches them."""
 
 from __future__ import annotations
@@ -24,25 +25,36 @@ from support.servers import RunningServer
 
 
 class Runtime:
-    """A bot runtime's client of the ingest API."""
+    """A bot runtime's client of the ingest API: it claims each bot with the runtime token, then
+    speaks for it with that bot's own credential."""
 
     def __init__(self, server: RunningServer) -> None:
         self.server = server
         self.token = runtime_token(server.container.settings)
-        self.http = httpx.Client(
-            base_url=server.url + "/internal/v1/bots",
-            headers={"Authorization": f"Bearer {self.token}"},
-            timeout=60,
-        )
+        self.http = httpx.Client(base_url=server.url + "/internal/v1/bots", timeout=60)
+        self.credentials: dict[str, str] = {}
+
+    def claim(self, bot_id: str) -> httpx.Response:
+        return self.http.post(f"/{bot_id}/claim", headers={"Authorization": f"Bearer {self.token}"})
+
+    def credential(self, bot_id: str) -> str:
+        if bot_id not in self.credentials:
+            resp = self.claim(bot_id)
+            # An unknown bot has no credential: the call itself then answers what it answers.
+            self.credentials[bot_id] = resp.json()["runtime_credential"] if resp.status_code == 200 else "rt_none"
+        return self.credentials[bot_id]
+
+    def auth(self, bot_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.credential(bot_id)}"}
 
     def put(self, bot_id: str, name: str, content: bytes | Iterator[bytes]) -> httpx.Response:
-        return self.http.put(f"/{bot_id}/files/{name}", content=content)
+        return self.http.put(f"/{bot_id}/files/{name}", content=content, headers=self.auth(bot_id))
 
     def status(self, bot_id: str, status: str) -> httpx.Response:
-        return self.http.post(f"/{bot_id}/status", json={"status": status})
+        return self.http.post(f"/{bot_id}/status", json={"status": status}, headers=self.auth(bot_id))
 
     def left(self, bot_id: str) -> httpx.Response:
-        return self.http.post(f"/{bot_id}/left")
+        return self.http.post(f"/{bot_id}/left", headers=self.auth(bot_id))
 
 
 @pytest.fixture
@@ -161,7 +173,7 @@ def test_a_50_mb_file_streams_through_with_bounded_memory(ext: RunningServer) ->
     try:
         started = time.monotonic()
         resp = rt.http.put(
-            f"/{bot_id}/files/video.mp4", content=body(), headers={"Content-Length": str(size)}
+            f"/{bot_id}/files/video.mp4", content=body(), headers={"Content-Length": str(size), **rt.auth(bot_id)}
         )
         elapsed = time.monotonic() - started
         _, peak = tracemalloc.get_traced_memory()
@@ -179,7 +191,8 @@ def test_a_50_mb_file_streams_through_with_bounded_memory(ext: RunningServer) ->
 
 def test_a_partial_upload_is_never_a_file(ext: RunningServer) -> None:
     _, bot_id = new_bot(ext)
-    token = runtime_token(ext.container.settings)
+    rt = Runtime(ext)
+    token = rt.credential(bot_id)
     with socket.create_connection(("127.0.0.1", ext.port)) as sock:
         head = (
             f"PUT /internal/v1/bots/{bot_id}/files/audio.mp3 HTTP/1.1\r\n"
@@ -195,7 +208,7 @@ def test_a_partial_upload_is_never_a_file(ext: RunningServer) -> None:
     assert not (spool / "audio.mp3").exists()
     assert not list((spool / ".incoming").glob("*"))
     # The runtime leaves: nothing of the cut-off upload becomes an artifact.
-    assert Runtime(ext).left(bot_id).json()["artifacts"] == 1
+    assert rt.left(bot_id).json()["artifacts"] == 1
 
 
 BAD_NAMES = [
@@ -236,6 +249,7 @@ def test_runtime_token_is_required(ext: RunningServer) -> None:
         ({"Authorization": f"Bearer {acct.api_key}"}, 403, "invalid_runtime_token"),
         ({"Authorization": "Bearer wrong"}, 403, "invalid_runtime_token"),
         ({"Authorization": f"Bearer {token}x"}, 403, "invalid_runtime_token"),
+        ({"Authorization": f"Bearer {token}"}, 403, "invalid_runtime_token"),  # the dispatcher's token
     ]
     for headers, status, code in cases:
         for method, path, kw in (
@@ -259,9 +273,9 @@ def test_unknown_bots_and_bad_statuses(ext: RunningServer) -> None:
             assert resp.json()["code"] == "bot_not_found"
     _, bot_id = new_bot(ext)
     for bad in ({"status": "Flying"}, {"status": "Done"}, {"status": "Joining"}, {"status": 3}, {}):
-        resp = rt.http.post(f"/{bot_id}/status", json=bad)
+        resp = rt.http.post(f"/{bot_id}/status", json=bad, headers=rt.auth(bot_id))
         assert resp.status_code == 400, (bad, resp.text)
         assert resp.json()["code"] == "invalid_request"
     # Leaving is allowed from any live status; the runtime reads it back to notice remove_bot too.
     assert rt.status(bot_id, "Leaving").json()["status"] == "Leaving"
-    assert rt.http.get(f"/{bot_id}/status").json() == {"bot_id": bot_id, "status": "Leaving"}
+    assert rt.http.get(f"/{bot_id}/status", headers=rt.auth(bot_id)).json() == {"bot_id": bot_id, "status": "Leaving"}

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from conftest import new_account, sdk_for
-from support.bots import bot_params
+from support.bots import bot_params, claim_headers
 from support.pipeline import artifacts, wait_done
 from support.servers import RunningServer
 
@@ -38,12 +38,8 @@ def test_spool_full_answers_507_and_keeps_nothing_partial(
     acct = new_account(server)
     client = sdk_for(server, acct.api_key)
     bot_id = client.bots.create(bot_params())["bot_id"]
-    token = server.container.settings.runtime_token
-    assert token is not None
     runtime = httpx.Client(
-        base_url=f"{server.url}/internal/v1/bots/{bot_id}",
-        headers={"Authorization": f"Bearer {token.get_secret_value()}"},
-        timeout=30,
+        base_url=f"{server.url}/internal/v1/bots/{bot_id}", headers=claim_headers(server, bot_id), timeout=30
     )
 
     chat = b'[{"sender": "Ada", "text": "before the disk filled up"}]'
@@ -96,12 +92,8 @@ def test_spool_full_at_left_time_is_507_and_retryable(
     server = make_server("sqlite", bot_runtime="external", spool_dir_override=spool)
     acct = new_account(server)
     bot_id = sdk_for(server, acct.api_key).bots.create(bot_params())["bot_id"]
-    token = server.container.settings.runtime_token
-    assert token is not None
     runtime = httpx.Client(
-        base_url=f"{server.url}/internal/v1/bots/{bot_id}",
-        headers={"Authorization": f"Bearer {token.get_secret_value()}"},
-        timeout=30,
+        base_url=f"{server.url}/internal/v1/bots/{bot_id}", headers=claim_headers(server, bot_id), timeout=30
     )
     audio = os.urandom(FS_SIZE // 2)
     assert runtime.put("/files/audio.mp3", content=audio).status_code == 201

@@ -22,7 +22,7 @@ from meetstore.adapters.db.tables import Bot
 
 from .conftest import configure_custom, object_sha256
 from conftest import new_account, sdk_for
-from support.bots import bot_params, wait_status
+from support.bots import bot_params, claim_headers, wait_status
 from support.moto_s3 import MotoS3
 from support.pipeline import CALLBACK_URL, artifacts, bot_row, events, wait_done
 from support.servers import RunningServer
@@ -30,14 +30,14 @@ from support.servers import RunningServer
 STALE_S = 1.5
 
 
+_CLAIMED: dict[str, dict[str, str]] = {}
+
+
 def runtime_client(server: RunningServer, bot_id: str) -> httpx.Client:
-    token = server.container.settings.runtime_token
-    assert token is not None
-    return httpx.Client(
-        base_url=f"{server.url}/internal/v1/bots/{bot_id}",
-        headers={"Authorization": f"Bearer {token.get_secret_value()}"},
-        timeout=30,
-    )
+    """The bot's runtime: it claims the bot once, then speaks for it with its credential."""
+    if bot_id not in _CLAIMED:
+        _CLAIMED[bot_id] = claim_headers(server, bot_id)
+    return httpx.Client(base_url=f"{server.url}/internal/v1/bots/{bot_id}", headers=_CLAIMED[bot_id], timeout=30)
 
 
 def test_a_bot_whose_runtime_died_is_handed_in_and_nothing_is_lost(

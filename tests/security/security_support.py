@@ -17,6 +17,7 @@ from meetstore.config import Settings
 from meetstore.container import Container, build_container
 
 from conftest import PgSchemas, settings_for
+from support.bots import claim_headers
 from support.moto_s3 import MotoS3
 from support.servers import RunningServer, start_server
 
@@ -47,7 +48,13 @@ def api_headers(api_key: str) -> dict[str, str]:
 
 
 def runtime_headers(server: RunningServer) -> dict[str, str]:
+    """The dispatcher's: lists and claims bots."""
     return {"Authorization": f"Bearer {runtime_token(server)}"}
+
+
+def bot_runtime_headers(server: RunningServer, bot_id: str) -> dict[str, str]:
+    """Claims the bot and returns the headers of its own runtime credential."""
+    return claim_headers(server, bot_id)
 
 
 def openapi_document() -> dict[str, Any]:

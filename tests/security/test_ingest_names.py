@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from security_support import api_headers, runtime_headers
+from security_support import api_headers, bot_runtime_headers
 
 from meetstore.domain.artifacts import ACCEPTED_NAME_PATTERN, ArtifactKind, SpoolName, parse_spool_name
 
@@ -82,7 +82,7 @@ def test_two_spellings_of_one_artifact_cannot_break_left(make_server: Callable[.
         headers=api_headers(acct.api_key),
     ).json()["bot_id"]
     base = f"{server.url}/internal/v1/bots/{bot}"
-    with httpx.Client(headers=runtime_headers(server), timeout=10) as http:
+    with httpx.Client(headers=bot_runtime_headers(server, bot), timeout=10) as http:
         for name in ("screenshots/00001.png", "audio_streams/ada_1.webm"):
             assert http.put(f"{base}/files/{name}", content=b"x" * 10).status_code == 201
         for name in NOT_CANONICAL:

@@ -56,6 +56,8 @@ class FuzzEnv:
     admin_key: str
     runtime_bots: list[str]
     tokens: list[str]
+    credentials: dict[str, str] = field(default_factory=dict)
+    """bot id → the runtime credential its claim gave (the ingest calls for that bot take it)."""
     counts: collections.Counter[str] = field(default_factory=collections.Counter)
     method_probes: collections.Counter[int] = field(default_factory=collections.Counter)
     replays: int = 0
@@ -134,8 +136,13 @@ def _seed(server: RunningServer, moto: MotoS3) -> FuzzEnv:
         runtime_bots.append(resp.json()["bot_id"])
         t.bot_ids.append(resp.json()["bot_id"])
         t.transcript_ids.append(resp.json()["transcript_id"])
+    credentials = {}
+    for bot_id in runtime_bots[:2]:  # the third stays unclaimed, so a claim can answer 200 too
+        claimed = httpx.post(f"{server.url}/internal/v1/bots/{bot_id}/claim", headers=runtime_headers(server))
+        assert claimed.status_code == 200, claimed.text
+        credentials[bot_id] = claimed.json()["runtime_credential"]
     admin = new_account(server, "fuzz-admin")
-    return FuzzEnv(server, tenants, admin.api_key, runtime_bots, tokens)
+    return FuzzEnv(server, tenants, admin.api_key, runtime_bots, tokens, credentials)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -169,6 +176,7 @@ schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 # A schema-valid body can still be refused 400 here: the storage configuration is validated live
 # against the bucket, and create_bot's URLs must be http(s) URLs with a host (no JSON-schema format).
 ACCEPTANCE_NOT_SCHEMA_DECIDABLE = {
+    "POST /internal/v1/bots/{bot_id}/claim",  # a bot is claimed once while its runtime lives (409)
     "PUT /api/v1/admin/configs",
     "POST /api/v1/admin/configs/validate",
     "POST /api/v1/bots/create_bot",
@@ -217,6 +225,9 @@ def run_case(case: schemathesis.Case, env: FuzzEnv) -> None:
     elif case.path.startswith("/internal/"):
         headers = runtime_headers(env.server)
         _swap(case, "bot_id", env.runtime_bots + env.tenants[0].bot_ids)
+        bot_id = str((case.path_parameters or {}).get("bot_id", ""))
+        if not case.path.endswith("/claim") and bot_id in env.credentials:
+            headers = {"Authorization": f"Bearer {env.credentials[bot_id]}"}
     elif case.path.startswith("/files/"):
         headers = {}
         _swap(case, "token", env.tokens)

@@ -278,7 +278,7 @@ def test_no_secret_in_logs_responses_errors_or_database(app: tuple[App, str | No
         secrets.text(f"api key {who['account_id']}", who["api_key"])
         secrets.text(f"webhook secret {who['account_id']}", who["webhook_secret"])
     # The runtime token is generated into the data dir on first use of the ingest API.
-    httpx.get(f"{proc.base}/internal/v1/bots/{uuid.uuid4()}/status", headers={"Authorization": "Bearer x"})
+    httpx.get(f"{proc.base}/internal/v1/bots", headers={"Authorization": "Bearer x"})  # the dispatcher's call
     runtime = (proc.data_dir / "runtime.token").read_text().strip()
     secrets.text("runtime token", runtime)
     signing = base64.b64decode((proc.data_dir / "url-signing.key").read_text().strip())

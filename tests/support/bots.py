@@ -7,9 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from meetstream import MeetStream
 
 from meetstore.container import Container
+
+from support.servers import RunningServer
 
 MEETING = "https://meet.google.com/abc-defg-hij"
 ORDER = ["Joining", "InMeeting", "Recording", "Leaving", "Stopped", "Done"]
@@ -77,3 +80,16 @@ def file_of(container: Container, detail: dict[str, Any], kind: str) -> Path:
         path: Path = store.path_of(art["key"])
         return path
     return spool_dir(container, detail["bot_id"]) / SPOOL_NAME_OF[kind]
+
+
+def claim_headers(server: RunningServer, bot_id: str) -> dict[str, str]:
+    """Claim a bot as its runtime (with the runtime token); the headers of its own credential."""
+    token = server.container.settings.runtime_token
+    assert token is not None
+    resp = httpx.post(
+        f"{server.url}/internal/v1/bots/{bot_id}/claim",
+        headers={"Authorization": f"Bearer {token.get_secret_value()}"},
+        timeout=30,
+    )
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['runtime_credential']}"}

@@ -80,6 +80,7 @@ class Bot:
     pinned_at: datetime | None = None
     meeting_data: dict[str, Any] | None = None
     runtime_seen_at: datetime | None = None
+    runtime_credential_hash: str | None = None
 
 
 @dataclass

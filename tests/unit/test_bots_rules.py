@@ -16,7 +16,7 @@ from meetstore.adapters.spool.local import SpoolWriter, write_all
 from meetstore.api.schemas.bots import CreateBotIn
 from meetstore.errors import BotNotFound, InsufficientStorage, InvalidRequest
 from meetstore.runtime.simulator import Plan, plan_of
-from meetstore.services.bots import _decode_cursor, _encode_cursor, parse_bot_id
+from meetstore.services.bots import decode_page_cursor, encode_page_cursor, parse_bot_id
 
 
 @pytest.mark.parametrize(
@@ -119,10 +119,10 @@ def test_bot_ids_are_canonical_uuids() -> None:
 def test_cursor_round_trip_and_garbage() -> None:
     at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
     bot_id = str(uuid.uuid4())
-    assert _decode_cursor(_encode_cursor(at, bot_id)) == (at, bot_id)
+    assert decode_page_cursor(encode_page_cursor(at, bot_id)) == (at, bot_id)
     for bad in ("", "!!!", "bm90IGpzb24", "WzEsMl0", "WyIyMDI2LTAxLTAyIiwieCJd"):
         with pytest.raises(InvalidRequest):
-            _decode_cursor(bad)
+            decode_page_cursor(bad)
 
 
 def test_a_full_disk_is_insufficient_storage() -> None:

@@ -68,6 +68,7 @@ class BotRecord(Protocol):
     pinned_at: datetime | None
     meeting_data: dict[str, Any] | None
     runtime_seen_at: datetime | None
+    runtime_credential_hash: str | None
 
 
 class ArtifactRecord(Protocol):

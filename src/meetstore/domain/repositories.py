@@ -93,6 +93,13 @@ class BotQueries(Protocol):
 
     def by_transcript(self, transcript_id: str, account_id: str) -> BotRecord | None: ...
 
+    def waiting_for_runtime(
+        self, status: str, unseen_since: datetime, after: tuple[datetime, str] | None, limit: int
+    ) -> list[BotRecord]:
+        """External-runtime bots in `status` that have not left and whose claim (if any) lapsed:
+        no runtime seen since `unseen_since`. Oldest first."""
+        ...
+
     def count_in(self, account_id: str, statuses: Sequence[str]) -> int:
         """The account's bots whose status is one of `statuses`."""
         ...

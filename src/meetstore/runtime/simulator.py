@@ -31,6 +31,7 @@ from meetstore.domain.artifacts import BotStatus
 from meetstore.errors import Conflict, MeetstoreError, Unavailable
 from meetstore.services.handin import HandInService
 from meetstore.services.ingest import IngestService
+from meetstore.services.runtime_claims import RuntimeClaims
 from meetstore.services.runtime_status import RuntimeStatusService
 
 if TYPE_CHECKING:  # PyAV (FFmpeg) is loaded by the processes that record, not by API or worker ones
@@ -86,9 +87,15 @@ class _ShuttingDown(Exception):
 
 class SimulatedRuntime:
     def __init__(
-        self, settings: Settings, status: RuntimeStatusService, ingest: IngestService, handin: HandInService
+        self,
+        settings: Settings,
+        status: RuntimeStatusService,
+        ingest: IngestService,
+        handin: HandInService,
+        claims: RuntimeClaims,
     ) -> None:
         self._settings = settings
+        self._claims = claims
         self._status = status
         self._ingest = ingest
         self._handin = handin
@@ -181,6 +188,9 @@ class SimulatedRuntime:
             log.warning("bot %s: could not record the Error status", bot_id)
 
     def _meeting(self, bot_id: str) -> None:
+        # The same claim an external runtime makes: the bot is this runtime's from here on. It
+        # calls the services in-process, so the credential itself is not needed after that.
+        self._call(bot_id, "claim", lambda: self._claims.claim(bot_id, runtime="simulated"))
         info = self._call(bot_id, "runtime info", lambda: self._status.runtime_info(bot_id))
         plan = plan_of(info.options, self._settings.simulated_default_duration_s)
         step = self._settings.simulated_step_delay_s

@@ -104,12 +104,12 @@ def _within_bytes(bots: list[BotRecord], max_bytes: int) -> list[BotRecord]:
     return bots
 
 
-def _encode_cursor(created_at: datetime, bot_id: str) -> str:
+def encode_page_cursor(created_at: datetime, bot_id: str) -> str:
     return encode_cursor(created_at.isoformat(), bot_id)
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (created_at, bot id) of the last bot of the previous page."""
+def decode_page_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (created_at, bot id) of the last bot of the previous page (bot lists of every kind)."""
     try:
         created_at_s, raw_id = decode_cursor(cursor, str, str)
         created_at = datetime.fromisoformat(str(created_at_s))
@@ -237,12 +237,12 @@ class BotService:
                 f"limit must be between 1 and {MAX_PAGE_SIZE}.",
                 [{"field": "limit", "message": f"must be between 1 and {MAX_PAGE_SIZE}"}],
             )
-        after = _decode_cursor(cursor) if cursor else None
+        after = decode_page_cursor(cursor) if cursor else None
         with self._tx.read() as tx:
             rows = tx.bots.page(account_id, after, limit + 1)
         page = _within_bytes(rows[:limit], self._settings.bots_page_max_bytes)
         more = len(rows) > len(page)
-        next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if more else None
+        next_cursor = encode_page_cursor(page[-1].created_at, page[-1].id) if more else None
         return BotPage(tuple(BotSummary.of(b) for b in page), next_cursor)
 
     def status(self, account_id: str, bot_id: str) -> BotState:

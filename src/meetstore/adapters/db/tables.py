@@ -122,6 +122,9 @@ class Bot(Base):
     runtime_seen_at: Mapped[datetime | None]
     """When the bot's runtime last showed it is alive (simulator heartbeat, ingest API calls); a
     live bot whose runtime went silent is handed in by the upload worker's janitor."""
+    runtime_credential_hash: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the credential its runtime's claim was given (API.md "Runtime credentials"); the
+    claim lives while the runtime is seen (`runtime_seen_at`)."""
 
 
 class Artifact(Base):

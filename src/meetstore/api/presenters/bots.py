@@ -13,10 +13,13 @@ from meetstore.api.schemas.responses import (
     BotStatusOut,
     BotStorageOut,
     BotSummaryOut,
+    ClaimOut,
     IngestFileOut,
     IngestLeftOut,
     LocationOut,
     RemoveBotOut,
+    WaitingBotOut,
+    WaitingBotsOut,
     WebhookStateOut,
 )
 from meetstore.domain.clock import rfc3339
@@ -32,6 +35,7 @@ from meetstore.services.bot_views import (
 )
 from meetstore.services.handin import HandedIn
 from meetstore.services.ingest import SavedFile
+from meetstore.services.runtime_claims import Claim, WaitingPage
 
 REMOVAL_MESSAGES = {
     Removal.LEAVING: "The bot is leaving the meeting; its recording is kept.",
@@ -108,6 +112,28 @@ def detail(d: BotDetail) -> BotDetailOut:
 
 def handed_in(h: HandedIn) -> IngestLeftOut:
     return IngestLeftOut(bot_id=h.bot_id, storage=location(h.storage), artifacts=h.artifacts)
+
+
+def waiting(p: WaitingPage) -> WaitingBotsOut:
+    return WaitingBotsOut(
+        bots=[
+            WaitingBotOut(
+                bot_id=b.bot_id,
+                meeting_link=b.meeting_link,
+                bot_name=b.bot_name,
+                options=b.options,
+                created_at=rfc3339(b.created_at),
+            )
+            for b in p.bots
+        ],
+        next_cursor=p.next_cursor,
+    )
+
+
+def claim(c: Claim) -> ClaimOut:
+    return ClaimOut(
+        bot_id=c.bot_id, runtime_credential=c.runtime_credential, lease_expires_at=rfc3339(c.lease_expires_at)
+    )
 
 
 def saved_file(f: SavedFile) -> IngestFileOut:

@@ -8,10 +8,9 @@ disk. A client that disconnects mid-upload leaves nothing behind.
 from __future__ import annotations
 
 import hmac
-from contextlib import suppress
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -20,11 +19,17 @@ from meetstore.api.deps import ContainerDep
 from meetstore.api.openapi import BotIdPath, errors, ok
 from meetstore.api.presenters import bots as present
 from meetstore.api.schemas.bots import IngestStatusIn
-from meetstore.api.schemas.responses import BotStatusOut, IngestFileOut, IngestLeftOut
+from meetstore.api.schemas.responses import (
+    BotStatusOut,
+    ClaimOut,
+    IngestFileOut,
+    IngestLeftOut,
+    WaitingBotsOut,
+)
 from meetstore.container import Container, runtime_token
 from meetstore.domain.artifacts import ACCEPTED_NAME_PATTERN
 from meetstore.domain.ports import SpoolWriter
-from meetstore.errors import BotNotFound, InvalidApiKey, InvalidRequest, NotAuthenticated
+from meetstore.errors import InvalidApiKey, InvalidRequest, NotAuthenticated
 from meetstore.services.bots import parse_bot_id
 from meetstore.services.ingest import CHUNK_BYTES
 
@@ -39,24 +44,33 @@ def _token(request: Request, container: Container) -> str:
     return token
 
 
-def require_runtime(request: Request, container: ContainerDep) -> None:
-    """`Authorization: Bearer <runtime token>`: 401 without it, 403 with a wrong one."""
+def _bearer(request: Request, what: str) -> str:
     header = (request.headers.get("authorization") or "").strip()
     scheme, _, value = header.partition(" ")
     if not header or scheme.lower() != "bearer" or not value.strip():
-        raise NotAuthenticated(
-            "The ingest API takes the runtime token: send 'Authorization: Bearer <runtime token>'."
-        )
-    expected = _token(request, container)
-    if not hmac.compare_digest(value.strip().encode(), expected.encode()):
+        raise NotAuthenticated(f"The ingest API takes {what}: send 'Authorization: Bearer <{what}>'.")
+    return value.strip()
+
+
+def require_dispatcher(request: Request, container: ContainerDep) -> None:
+    """`Authorization: Bearer <runtime token>`: the dispatcher's, which lists and claims bots."""
+    value = _bearer(request, "the runtime token")
+    if not hmac.compare_digest(value.encode(), _token(request, container).encode()):
         raise InvalidApiKey("The runtime token is not valid.", code="invalid_runtime_token")
-    bot_id = request.path_params.get("bot_id")
-    if isinstance(bot_id, str):
-        with suppress(BotNotFound):  # the route answers that itself
-            container.runtime_status.runtime_seen(bot_id)  # the runtime is alive (throttled write)
 
 
-RuntimeDep = Annotated[None, Depends(require_runtime)]
+async def require_bot_runtime(request: Request, container: ContainerDep) -> None:
+    """`Authorization: Bearer <the bot's runtime credential>` (from its claim): 401 without it,
+    403 with the runtime token or another bot's credential."""
+    value = _bearer(request, "the bot's runtime credential")
+    bot_id = str(request.path_params.get("bot_id", ""))
+    await run_in_threadpool(container.runtime_claims.authorize, bot_id, value)
+    # The runtime is alive, and so is its claim (a throttled write).
+    await run_in_threadpool(container.runtime_status.runtime_seen, bot_id)
+
+
+DispatcherDep = Annotated[None, Depends(require_dispatcher)]
+RuntimeDep = Annotated[None, Depends(require_bot_runtime)]
 FileName = Annotated[
     str,
     Path(
@@ -76,6 +90,40 @@ RAW_BODY = {
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
+
+
+@router.get(
+    "",
+    response_model=WaitingBotsOut,
+    responses={**ok(WaitingBotsOut, "Bots waiting for a runtime, oldest first (no credentials)."), **errors({400: "`invalid_request`."})},
+)
+def list_waiting_bots(
+    container: ContainerDep,
+    _auth: DispatcherDep,
+    status: Literal["Joining"] = Query(default="Joining"),
+    limit: int = Query(default=50, ge=1, le=200),
+    cursor: str | None = Query(default=None, max_length=512),
+) -> WaitingBotsOut:
+    page = container.runtime_claims.waiting(status, limit=limit, cursor=cursor)
+    return present.waiting(page)
+
+
+@router.post(
+    "/{bot_id}/claim",
+    response_model=ClaimOut,
+    responses={
+        **ok(ClaimOut, "The bot's runtime credential, shown once, and until when the claim lives without a call."),
+        **errors(
+            {
+                **NO_BOT,
+                409: "Another runtime's claim is alive, or the bot is the simulated runtime's "
+                "(`already_claimed`); or it has left (`conflict`).",
+            }
+        ),
+    },
+)
+def claim_bot(bot_id: BotIdPath, container: ContainerDep, _auth: DispatcherDep) -> ClaimOut:
+    return present.claim(container.runtime_claims.claim(bot_id))
 
 
 @router.put(

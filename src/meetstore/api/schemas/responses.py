@@ -251,3 +251,22 @@ class IngestLeftOut(_Open):
     bot_id: str = Field(json_schema_extra=UUID_FORMAT)
     storage: LocationOut | None
     artifacts: int
+
+
+class WaitingBotOut(_Open):
+    bot_id: str = Field(json_schema_extra=UUID_FORMAT)
+    meeting_link: str
+    bot_name: str
+    options: dict[str, Any]
+    created_at: str | None
+
+
+class WaitingBotsOut(_Open):
+    bots: list[WaitingBotOut]
+    next_cursor: str | None
+
+
+class ClaimOut(_Open):
+    bot_id: str = Field(json_schema_extra=UUID_FORMAT)
+    runtime_credential: str = Field(description="This bot's credential for every other ingest call; shown once.")
+    lease_expires_at: str | None

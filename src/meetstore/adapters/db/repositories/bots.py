@@ -68,6 +68,27 @@ class Bots:
             select(Bot).where(Bot.transcript_id == transcript_id, Bot.account_id == account_id)
         ).scalar_one_or_none()
 
+    def waiting_for_runtime(
+        self, status: str, unseen_since: datetime, after: tuple[datetime, str] | None, limit: int
+    ) -> list[BotRecord]:
+        query = select(Bot).where(
+            Bot.status == status,
+            Bot.runtime == "external",
+            Bot.pin_kind.is_(None),
+            or_(
+                Bot.runtime_credential_hash.is_(None),
+                Bot.runtime_seen_at.is_(None),
+                Bot.runtime_seen_at < unseen_since,
+            ),
+        )
+        if after is not None:
+            created_at, last_id = after
+            query = query.where(
+                or_(Bot.created_at > created_at, and_(Bot.created_at == created_at, Bot.id > last_id))
+            )
+        query = query.order_by(Bot.created_at, Bot.id).limit(limit)
+        return list(self._s.execute(query).scalars())
+
     def count_in(self, account_id: str, statuses: Sequence[str]) -> int:
         query = select(func.count()).select_from(Bot).where(Bot.account_id == account_id, Bot.status.in_(statuses))
         return int(self._s.execute(query).scalar_one())
