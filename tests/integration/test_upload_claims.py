@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from meetstore.adapters.db.tables import Artifact
 from meetstore.container import Container
-from meetstore.services.uploads import UploadOutcome
+from meetstore.services.upload_items import UploadOutcome
 from meetstore.worker.uploads import UploadWorker
 
 from conftest import ContainerFactory, new_account, sdk_for

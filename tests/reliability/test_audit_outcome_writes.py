@@ -16,7 +16,8 @@ from meetstore.container import Container
 from meetstore.domain.ports import MultipartCleanup
 from meetstore.errors import S3OperationError
 from meetstore.services.locations import Locations
-from meetstore.services.uploads import UploadOutcome, UploadService
+from meetstore.services.upload_items import UploadOutcome
+from meetstore.services.uploads import UploadService
 
 from support.pipeline import artifacts, bot_row, events, pinned_bot
 

@@ -14,13 +14,10 @@ bot becomes Done (`bot.done`) in the same transaction.
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from meetstore.config import Settings
@@ -37,7 +34,7 @@ from meetstore.domain.artifacts import (
 from meetstore.domain.backoff import backoff_delay
 from meetstore.domain.cancel import CancelToken, InFlight
 from meetstore.domain.clock import SystemClock
-from meetstore.domain.pin import PinKind, PinnedLocation, same_bucket
+from meetstore.domain.pin import PinKind, same_bucket
 from meetstore.domain.ports import Clock, Metrics, ObjectStore, Spool
 from meetstore.domain.records import ArtifactRecord, BotRecord
 from meetstore.domain.repositories import Transaction, Transactions
@@ -54,6 +51,7 @@ from meetstore.services.upload_failures import (
     spool_missing,
     unexpected,
 )
+from meetstore.services.upload_items import ClaimedArtifact, UploadOutcome, sha256_b64
 
 log = logging.getLogger("meetstore.uploads")
 
@@ -63,38 +61,6 @@ PROCESSED_EVENT: dict[str, tuple[str, str]] = {
     ArtifactKind.TRANSCRIPT_PROCESSED.value: ("transcription.processed", "The transcript is stored."),
 }
 
-
-
-class UploadOutcome(StrEnum):
-    UPLOADED = "uploaded"
-    RETRY = "retry"  # transient error: scheduled again with backoff
-    FAILED = "failed"  # failed for good
-    LOST = "lost"  # the lease was taken over meanwhile; nothing recorded
-    RELEASED = "released"  # cancelled (shutdown or lost lease); lease given back
-
-
-@dataclass(frozen=True)
-class ClaimedArtifact:
-    """What a worker needs to upload one artifact, read under its lease."""
-
-    id: int
-    bot_id: str
-    account_id: str
-    kind: str
-    spool_name: str
-    key: str
-    content_type: str
-    size: int
-    sha256: str
-    attempts: int
-    multipart_upload_id: str | None
-    pin: PinnedLocation | None
-    taken_over: bool = False
-    """The previous lease expired without an outcome: its holder died (or stalled) mid-attempt."""
-
-
-def sha256_b64(hex_digest: str) -> str:
-    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
 
 
 class UploadService:

@@ -28,7 +28,8 @@ from collections.abc import Callable
 from meetstore.config import Settings
 from meetstore.domain.cancel import CancelToken
 from meetstore.errors import Unavailable
-from meetstore.services.uploads import ClaimedArtifact, UploadOutcome, UploadService
+from meetstore.services.upload_items import ClaimedArtifact, UploadOutcome
+from meetstore.services.uploads import UploadService
 from meetstore.worker.loops import SupervisedLoop
 
 log = logging.getLogger("meetstore.worker.uploads")
