@@ -91,7 +91,10 @@ def serve(
     workers: Annotated[int, typer.Option(help="API processes to run.")] = 1,
     no_upload_worker: Annotated[
         bool,
-        typer.Option("--no-upload-worker", help="Do not run upload/webhook workers in the API processes."),
+        typer.Option(
+            "--no-upload-worker",
+            help="Run no workers (uploads, webhooks, simulated recordings) in the API processes.",
+        ),
     ] = False,
 ) -> None:
     """Serve the API (MEETSTORE_HOST:MEETSTORE_PORT), by default with an in-process upload worker."""
@@ -110,7 +113,7 @@ def worker(
         float, typer.Option(min=0.0, help="Seconds uploads in flight get to finish on SIGTERM/SIGINT.")
     ] = 10.0,
 ) -> None:
-    """Run upload and webhook workers without the API (scale out: run as many as you like).
+    """Run upload, webhook and simulated-recording workers without the API (run as many as you like).
 
     SIGTERM or SIGINT stops it gracefully: uploads in flight finish within --grace seconds, what is
     still running then is cancelled and its lease released for another worker.
@@ -135,7 +138,8 @@ def worker(
         for hook in worker_hooks(concurrency=concurrency, grace_s=grace):
             stops.append(hook(container))
         console.print(
-            f"worker: {concurrency or settings.upload_concurrency} upload thread(s) and webhook delivery"
+            f"worker: {concurrency or settings.upload_concurrency} upload thread(s), webhook delivery and up "
+            f"to {settings.simulated_recordings_per_worker} simulated recordings"
         )
         while not stop_requested.wait(1.0):
             pass

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     # Simulated runtime.
     simulated_default_duration_s: float = 10.0
     simulated_step_delay_s: float = 0.2
+    simulated_recordings_per_worker: int = Field(default=50, ge=1)
+    """Simulated meetings one worker process records at once; more stay Joining in the queue."""
     bot_runtime: Literal["simulated", "external"] = "simulated"
     """Who runs new bots: the simulated runtime, or an external one speaking the ingest API."""
     runtime_heartbeat_s: float = 5.0

@@ -179,7 +179,7 @@ def build_container(settings: Settings | None = None) -> Container:
         runtime_status=runtime_status,
         handin=handin,
         runtime=runtime,
-        bots=BotService(tx, settings, runtime),
+        bots=BotService(tx, settings),
         uploads=uploads,
         janitor=janitor,
         retry=RetryService(tx, spool, settings),
@@ -197,13 +197,22 @@ Hook = Callable[[Container], Callable[[], None]]
 
 def background_hooks(*, with_workers: bool) -> list[Hook]:
     """What an API process runs beside the API: the change feed always, and with workers the
-    upload, webhook and health loops (the upload loop only while `MEETSTORE_UPLOAD_WORKER` is on)."""
-    return [change_loop(), upload_loops(), webhook_loops(), health_loop()] if with_workers else [change_loop()]
+    upload, webhook, health and simulated-recording loops (the upload loop only while
+    `MEETSTORE_UPLOAD_WORKER` is on)."""
+    if not with_workers:
+        return [change_loop()]
+    return [change_loop(), upload_loops(), webhook_loops(), health_loop(), simulation_loop()]
 
 
 def worker_hooks(*, concurrency: int | None = None, grace_s: float = 10.0) -> list[Hook]:
     """What `meetstore worker` runs: the same loops as an API process, without the API."""
-    return [change_loop(), upload_loops(concurrency=concurrency, grace_s=grace_s), webhook_loops(), health_loop()]
+    return [
+        change_loop(),
+        upload_loops(concurrency=concurrency, grace_s=grace_s),
+        webhook_loops(),
+        health_loop(),
+        simulation_loop(grace_s=grace_s),
+    ]
 
 
 def change_loop() -> Hook:
@@ -276,5 +285,19 @@ def health_loop() -> Hook:
         monitor = HealthMonitor(container.health, container.settings.health_interval_s)
         monitor.start()
         return monitor.stop
+
+    return start
+
+
+def simulation_loop(*, grace_s: float = 10.0) -> Hook:
+    """Record the queued simulated bots (API.md "Bots"), at most `simulated_recordings_per_worker`
+    at once in this process."""
+
+    def start(container: Container) -> Callable[[], None]:
+        from meetstore.worker.simulations import SimulationWorker
+
+        worker = SimulationWorker(container.runtime, container.runtime.poll_s, grace_s=grace_s)
+        worker.start()
+        return worker.stop
 
     return start

@@ -269,4 +269,9 @@ class BotStatus(StrEnum):
     DONE = "Done"
 
 
+SIMULATED_RUNTIME = "simulated"
+"""Bots recorded by meetstore's simulated runtime, in the worker processes."""
+EXTERNAL_RUNTIME = "external"
+"""Bots recorded by a runtime speaking the ingest API."""
+
 LIVE_STATUSES = frozenset({BotStatus.JOINING, BotStatus.IN_MEETING, BotStatus.RECORDING, BotStatus.LEAVING})

@@ -213,16 +213,6 @@ class MediaProbe(Protocol):
         ...
 
 
-class BotRuntime(Protocol):
-    """Who runs a bot in its meeting (the simulated runtime, in this process)."""
-
-    def start(self, bot_id: str) -> None: ...
-
-    def active(self) -> list[str]:
-        """Bots whose runtime runs in this process."""
-        ...
-
-
 class Metrics(Protocol):
     """What the application counts (exported at /metrics)."""
 

@@ -94,10 +94,10 @@ class BotQueries(Protocol):
     def by_transcript(self, transcript_id: str, account_id: str) -> BotRecord | None: ...
 
     def waiting_for_runtime(
-        self, status: str, unseen_since: datetime, after: tuple[datetime, str] | None, limit: int
+        self, runtime: str, status: str, unseen_since: datetime, after: tuple[datetime, str] | None, limit: int
     ) -> list[BotRecord]:
-        """External-runtime bots in `status` that have not left and whose claim (if any) lapsed:
-        no runtime seen since `unseen_since`. Oldest first."""
+        """Bots of `runtime` ("external" or "simulated") in `status` that have not left and whose
+        claim (if any) lapsed: no runtime seen since `unseen_since`. Oldest first."""
         ...
 
     def count_in(self, account_id: str, statuses: Sequence[str]) -> int:
@@ -108,8 +108,15 @@ class BotQueries(Protocol):
         """Newest first, continuing after (created_at, id); `limit` rows at most."""
         ...
 
+    def simulated_queue(self, unseen_since: datetime, limit: int) -> list[str]:
+        """Simulated bots a worker may claim, oldest first: Joining ones with no live claim (none
+        yet, or its runtime not seen since `unseen_since`), and ones told to leave before any
+        worker claimed them (they are handed in, with no media)."""
+        ...
+
     def stale_live(self, statuses: Sequence[str], cutoff: datetime, limit: int) -> list[str]:
-        """Bots not handed in, in `statuses`, whose runtime was last seen before `cutoff`."""
+        """Bots not handed in, in `statuses`, whose runtime was last seen before `cutoff`; not the
+        simulated bots in the workers' queue (`simulated_queue`): no runtime of theirs died."""
         ...
 
     def touch_runtime(self, ids: Sequence[str], now: datetime) -> int:

@@ -1,6 +1,7 @@
 """The simulated bot runtime: records a synthetic meeting and hands it in like a real one.
 
-One thread per bot: Joining → (step delay) InMeeting → (step delay) Recording, then it stays in
+It runs in the worker processes (never an API process): each claims queued simulated bots like
+outbox rows, up to `simulated_recordings_per_worker` at once. One thread per bot: Joining → (step delay) InMeeting → (step delay) Recording, then it stays in
 the meeting until the meeting's duration has passed or the bot was removed (status Leaving in the
 database, so a `remove_bot` answered by any process is noticed), records the meeting's media with
 PyAV for the time it was recording, hands every file to the ingest service through the same path
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from meetstore.config import Settings
-from meetstore.domain.artifacts import BotStatus
+from meetstore.domain.artifacts import SIMULATED_RUNTIME, BotStatus
 from meetstore.errors import Conflict, MeetstoreError, Unavailable
 from meetstore.services.handin import HandInService
 from meetstore.services.ingest import IngestService
@@ -106,21 +107,42 @@ class SimulatedRuntime:
         self.poll_s = min(0.25, max(0.02, settings.poll_interval_s))
 
     # --- lifecycle ------------------------------------------------------------------------------
-    def start(self, bot_id: str) -> None:
-        """Run the bot's meeting in its own thread."""
+    def take_queued(self) -> bool:
+        """Claim queued simulated bots, as many as this process has room for
+        (`simulated_recordings_per_worker`), and run each meeting in its own thread. The claim is
+        the one an external runtime makes, so two workers never record the same bot; a bot no
+        worker has room for stays Joining in the queue. True when the queue may hold more that
+        fit now."""
         with self._lock:
             if self._stopping.is_set():
-                log.warning("runtime is stopping; bot %s not started", bot_id)
-                return
+                return False
             self._threads = {k: t for k, t in self._threads.items() if t.is_alive()}
-            if bot_id in self._threads:
-                return
+            room = self._settings.simulated_recordings_per_worker - len(self._threads)
+        if room <= 0:
+            return False
+        queued = self._claims.simulated_queue(room)
+        started = 0
+        for bot_id in queued:
+            try:
+                self._claims.claim(bot_id, runtime=SIMULATED_RUNTIME)
+            except Conflict:
+                continue  # another worker claimed it first, or it left meanwhile
+            # The runtime calls the services in-process: the credential is not needed after this.
+            if self._run_thread(bot_id):
+                started += 1
+        return started == room
+
+    def _run_thread(self, bot_id: str) -> bool:
+        with self._lock:
+            if self._stopping.is_set():
+                return False  # the claim lapses and another worker takes the bot
             thread = threading.Thread(target=self._run, args=(bot_id,), name=f"bot-{bot_id[:8]}", daemon=True)
             self._threads[bot_id] = thread
             thread.start()
             if self._heartbeat is None or not self._heartbeat.is_alive():
                 self._heartbeat = threading.Thread(target=self._beat, name="bot-heartbeat", daemon=True)
                 self._heartbeat.start()
+        return True
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop recording threads (app shutdown). A meeting cut short this way is not handed in."""
@@ -188,9 +210,6 @@ class SimulatedRuntime:
             log.warning("bot %s: could not record the Error status", bot_id)
 
     def _meeting(self, bot_id: str) -> None:
-        # The same claim an external runtime makes: the bot is this runtime's from here on. It
-        # calls the services in-process, so the credential itself is not needed after that.
-        self._call(bot_id, "claim", lambda: self._claims.claim(bot_id, runtime="simulated"))
         info = self._call(bot_id, "runtime info", lambda: self._status.runtime_info(bot_id))
         plan = plan_of(info.options, self._settings.simulated_default_duration_s)
         step = self._settings.simulated_step_delay_s

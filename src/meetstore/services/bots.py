@@ -18,7 +18,6 @@ from meetstore.config import Settings
 from meetstore.domain.artifacts import LIVE_STATUSES, BotStatus
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.ids import canonical_id, decode_cursor, encode_cursor
-from meetstore.domain.ports import BotRuntime
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import DuplicateIdempotencyKey, NewBot, Transaction, Transactions
 from meetstore.errors import BotNotFound, InvalidRequest, RateLimited
@@ -129,12 +128,10 @@ class BotService:
         self,
         tx: Transactions,
         settings: Settings,
-        runtime: BotRuntime,
         clock: SystemClock | None = None,
     ) -> None:
         self._tx = tx
         self._settings = settings
-        self._runtime = runtime
         self._clock = clock or SystemClock()
 
     # --- create -------------------------------------------------------------------------------
@@ -178,8 +175,8 @@ class BotService:
             if replay is None:
                 raise
             return replay
-        if runtime == "simulated":
-            self._runtime.start(created.bot_id)
+        # A simulated bot is now in the workers' queue (RuntimeClaims.simulated_queue): the API
+        # process never records media.
         return Created(created, replay=False)
 
     def _check_live_bots(self, tx: Transaction, account_id: str) -> None:

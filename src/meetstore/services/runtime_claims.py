@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from meetstore.config import Settings
-from meetstore.domain.artifacts import BotStatus
+from meetstore.domain.artifacts import EXTERNAL_RUNTIME, BotStatus
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.ids import canonical_id
 from meetstore.domain.records import BotRecord
@@ -93,13 +93,18 @@ class RuntimeClaims:
         after = decode_page_cursor(cursor) if cursor else None
         now = self._clock.now()
         with self._tx.read() as tx:
-            rows = tx.bots.waiting_for_runtime(status, now - self._lease, after, limit + 1)
+            rows = tx.bots.waiting_for_runtime(EXTERNAL_RUNTIME, status, now - self._lease, after, limit + 1)
         page = rows[:limit]
         more = len(rows) > limit
         next_cursor = encode_page_cursor(page[-1].created_at, page[-1].id) if more and page else None
         return WaitingPage(tuple(WaitingBot.of(b) for b in page), next_cursor)
 
-    def claim(self, bot_id: str, *, runtime: str = "external") -> Claim:
+    def simulated_queue(self, limit: int) -> list[str]:
+        """The simulated bots a worker may claim next, oldest first."""
+        with self._tx.read() as tx:
+            return tx.bots.simulated_queue(self._clock.now() - self._lease, limit)
+
+    def claim(self, bot_id: str, *, runtime: str = EXTERNAL_RUNTIME) -> Claim:
         """A new credential for the bot; 409 `already_claimed` while another runtime's claim
         lives, or when the bot is not one `runtime` records; 409 `conflict` once it has left."""
         bot_id = bot_id_of(bot_id)

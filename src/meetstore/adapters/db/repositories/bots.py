@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meetstore.adapters.db.tables import Bot
+from meetstore.domain.artifacts import SIMULATED_RUNTIME, BotStatus
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import DuplicateIdempotencyKey, NewBot
+
+JOINING = BotStatus.JOINING.value
+LEAVING = BotStatus.LEAVING.value
 
 
 class Bots:
@@ -69,11 +73,11 @@ class Bots:
         ).scalar_one_or_none()
 
     def waiting_for_runtime(
-        self, status: str, unseen_since: datetime, after: tuple[datetime, str] | None, limit: int
+        self, runtime: str, status: str, unseen_since: datetime, after: tuple[datetime, str] | None, limit: int
     ) -> list[BotRecord]:
         query = select(Bot).where(
             Bot.status == status,
-            Bot.runtime == "external",
+            Bot.runtime == runtime,
             Bot.pin_kind.is_(None),
             or_(
                 Bot.runtime_credential_hash.is_(None),
@@ -88,6 +92,23 @@ class Bots:
             )
         query = query.order_by(Bot.created_at, Bot.id).limit(limit)
         return list(self._s.execute(query).scalars())
+
+    def simulated_queue(self, unseen_since: datetime, limit: int) -> list[str]:
+        query = (
+            select(Bot.id)
+            .where(
+                Bot.runtime == SIMULATED_RUNTIME,
+                Bot.pin_kind.is_(None),
+                Bot.status.in_((JOINING, LEAVING)),
+                or_(
+                    Bot.runtime_credential_hash.is_(None),
+                    and_(Bot.status == JOINING, Bot.runtime_seen_at < unseen_since),
+                ),
+            )
+            .order_by(Bot.created_at, Bot.id)
+            .limit(limit)
+        )
+        return list(self._s.scalars(query))
 
     def count_in(self, account_id: str, statuses: Sequence[str]) -> int:
         query = select(func.count()).select_from(Bot).where(Bot.account_id == account_id, Bot.status.in_(statuses))
@@ -110,6 +131,13 @@ class Bots:
                 .where(
                     Bot.status.in_(statuses),
                     Bot.pin_kind.is_(None),
+                    # Simulated bots in the workers' queue: no runtime of theirs died.
+                    not_(
+                        and_(
+                            Bot.runtime == SIMULATED_RUNTIME,
+                            or_(Bot.runtime_credential_hash.is_(None), Bot.status == JOINING),
+                        )
+                    ),
                     or_(
                         Bot.runtime_seen_at < cutoff,
                         and_(Bot.runtime_seen_at.is_(None), Bot.updated_at < cutoff),
