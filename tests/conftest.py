@@ -25,7 +25,7 @@ from meetstore.container import Container, build_container
 from meetstore.services.accounts import NewAccount
 
 from support.moto_s3 import MotoS3
-from support.servers import RunningServer, free_port, start_server
+from support.servers import RunningServer, start_server
 
 PG_ADMIN_URL = os.environ.get("MEETSTORE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]
@@ -33,7 +33,7 @@ BACKENDS = ["sqlite", "postgres"]
 
 @pytest.fixture(scope="session")
 def moto() -> Iterator[MotoS3]:
-    server = MotoS3(free_port())
+    server = MotoS3()
     server.start()
     yield server
     server.stop()

@@ -20,6 +20,7 @@ from meetstore.adapters.media.probe import PyAvProbe
 from meetstore.adapters.metrics import PrometheusMetrics
 from meetstore.adapters.platform_store.factory import PlatformStore, build_platform_store
 from meetstore.adapters.s3.clients import RoleAssumer, S3ClientFactory
+from meetstore.adapters.s3.egress import EgressGuard, Resolver, system_resolver
 from meetstore.adapters.s3.probe import S3StorageProbe
 from meetstore.adapters.s3.upload import transfer_config
 from meetstore.adapters.secret_files import read_or_create
@@ -99,6 +100,7 @@ class Container:
     health: StorageHealth
     changes: ChangeFeed
     runtime_claims: RuntimeClaims
+    egress: EgressGuard
     liveness: dict[str, Callable[[], bool]] = field(default_factory=dict)
     """Liveness probes of the background workers running in this process, by name (registered
     by the worker hooks while they run; read by /readyz)."""
@@ -106,10 +108,13 @@ class Container:
     def close(self) -> None:
         self.runtime.stop()
         self.validations.close()
+        self.egress.close()
         self.db.dispose()
 
 
-def build_container(settings: Settings | None = None) -> Container:
+def build_container(settings: Settings | None = None, *, resolver: Resolver | None = None) -> Container:
+    """`resolver`: how customer endpoint names are resolved at connect time (the system's DNS;
+    tests give an in-memory one)."""
     settings = settings or Settings()
     # The data dir holds the database, the spool, the local platform store and the key files:
     # everything meetstore creates is its own user's alone (0700 folders, 0600 files).
@@ -118,12 +123,14 @@ def build_container(settings: Settings | None = None) -> Container:
     settings.data_dir.chmod(0o700)
     db = Database(settings.resolved_database_url)
     box = EnvelopeBox(build_key_provider(settings))
+    egress = EgressGuard(allow_private=settings.allow_private_endpoints, resolver=resolver or system_resolver)
     assumer = RoleAssumer(
         settings.platform_aws_access_key_id,
         settings.platform_aws_secret_access_key,
         sts_endpoint_url=settings.sts_endpoint_url,
         region=settings.sts_region,
         timeout_s=settings.validation_timeout_s,
+        egress=egress,
     )
     s3 = S3ClientFactory(
         box,
@@ -138,6 +145,7 @@ def build_container(settings: Settings | None = None) -> Container:
             # process's uploads to that bucket together, as s3transfer intends.
             settings.transfer_max_concurrency,
         ),
+        egress=egress,
     )
     platform = build_platform_store(settings, s3)
     tx = SqlTransactions(db)
@@ -188,6 +196,7 @@ def build_container(settings: Settings | None = None) -> Container:
         health=health,
         changes=changes,
         runtime_claims=claims,
+        egress=egress,
     )
 
 

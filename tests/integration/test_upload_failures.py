@@ -6,6 +6,7 @@ Real S3 (moto, IAM on), the app on a port with its in-process upload worker, SQL
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import httpx
@@ -14,7 +15,7 @@ from moto.server import ThreadedMotoServer
 from conftest import new_account, sdk_for
 from support.moto_s3 import MotoS3, read_only, read_write
 from support.pipeline import artifacts, bot_row, events, pinned_bot, storage_body, wait_done, wait_until
-from support.servers import RunningServer, free_port
+from support.servers import RunningServer, held_port
 
 FILES = {
     "audio.mp3": b"ID3" + b"\x07" * 4000,
@@ -141,33 +142,36 @@ def test_bucket_no_longer_configured_fails_then_retry_after_restore(
 def test_transient_errors_back_off_then_fail_for_good(
     make_server: Callable[..., RunningServer], backend: str, moto: MotoS3
 ) -> None:
-    dead_port = free_port()  # nothing listens here: connection refused, a transient error
-    server = make_server(
-        backend,
-        platform_store="s3://platform-bucket/base",
-        platform_s3_endpoint_url=f"http://127.0.0.1:{dead_port}",
-        platform_s3_access_key_id=moto.admin_keys[0],
-        platform_s3_secret_access_key=moto.admin_keys[1],
-        upload_max_attempts=3,
-        upload_backoff_base_s=0.2,
-        upload_backoff_max_s=0.4,
-    )
-    acct = new_account(server)
-    bot = pinned_bot(server.container, acct.account_id, {"audio.mp3": FILES["audio.mp3"]})
-    wait_done(server.container, bot.bot_id, timeout=30)
+    # Bound, not listening: connection refused (a transient error), and no socket can take it.
+    with held_port() as dead_port:
+        server = make_server(
+            backend,
+            platform_store="s3://platform-bucket/base",
+            platform_s3_endpoint_url=f"http://127.0.0.1:{dead_port}",
+            platform_s3_access_key_id=moto.admin_keys[0],
+            platform_s3_secret_access_key=moto.admin_keys[1],
+            upload_max_attempts=3,
+            upload_backoff_base_s=0.2,
+            upload_backoff_max_s=0.4,
+        )
+        acct = new_account(server)
+        bot = pinned_bot(server.container, acct.account_id, {"audio.mp3": FILES["audio.mp3"]})
+        wait_done(server.container, bot.bot_id, timeout=30)
 
-    rows = artifacts(server.container, bot.bot_id)
-    audio = rows["audio.mp3"]
-    assert (audio.state, audio.attempts, audio.last_error_code) == ("failed", 3, "EndpointUnreachable")
-    assert "Gave up after 3 attempts" in (audio.last_error_message or "")
-    assert audio.key == f"base/accounts/{acct.account_id}/meetstream/{bot.bot_id}_audio.mp3"
-    assert (server.container.settings.spool_dir / bot.bot_id / "audio.mp3").is_file()
+        rows = artifacts(server.container, bot.bot_id)
+        audio = rows["audio.mp3"]
+        assert (audio.state, audio.attempts, audio.last_error_code) == ("failed", 3, "EndpointUnreachable")
+        assert "Gave up after 3 attempts" in (audio.last_error_message or "")
+        assert audio.key == f"base/accounts/{acct.account_id}/meetstream/{bot.bot_id}_audio.mp3"
+        assert (server.container.settings.spool_dir / bot.bot_id / "audio.mp3").is_file()
 
 
 def test_transient_errors_are_retried_until_the_store_is_back(
     make_server: Callable[..., RunningServer], moto: MotoS3
 ) -> None:
-    port = free_port()
+    holder = socket.socket()  # the port is refused until the second moto binds it
+    holder.bind(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
     bucket = moto.make_bucket()
     server = make_server(
         "sqlite",
@@ -188,6 +192,7 @@ def test_transient_errors_are_retried_until_the_store_is_back(
     assert audio.state == "pending" and audio.last_error_code == "EndpointUnreachable"
     assert audio.next_attempt_at is not None
 
+    holder.close()
     second = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)  # same S3 state
     second.start()
     try:

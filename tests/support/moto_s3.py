@@ -22,7 +22,8 @@ REGION = "us-east-1"
 
 
 class MotoS3:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """`port` 0: the kernel picks one when the server binds (known after `start`)."""
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -33,6 +34,8 @@ class MotoS3:
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         self._server.start()
+        self.port = self._server.get_host_and_port()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
         self._make_admin()
         self.set_auth(True)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
@@ -14,10 +16,32 @@ from meetstore.container import Container, background_hooks
 
 
 def free_port() -> int:
+    """A port free now, for a server in another process. Between this and that server's bind,
+    any socket of this process bound to port 0 may take it: prefer `listening_socket` or
+    `held_port` in-process."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def listening_socket() -> socket.socket:
+    """A socket already bound and listening on a port of the kernel's choice (no race)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(256)
+    return sock
+
+
+@contextmanager
+def held_port() -> Iterator[int]:
+    """A port bound but not listening while the block runs: connections to it are refused, and
+    no other socket can take it until the block ends."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        yield port
 
 
 @dataclass
@@ -41,14 +65,15 @@ class RunningServer:
 
 
 def start_server(container: Container, *, workers: bool = True) -> RunningServer:
-    port = free_port()
+    sock = listening_socket()
+    port: int = sock.getsockname()[1]
     container.settings.public_base_url = f"http://127.0.0.1:{port}"
     app = create_app(container, background=background_hooks(with_workers=workers))
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread = threading.Thread(target=server.run, args=([sock],), name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:

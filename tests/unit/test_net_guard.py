@@ -49,9 +49,29 @@ def test_private_addresses_are_refused(url: str) -> None:
     assert "endpoint_url" in info.value.message
 
 
-@pytest.mark.parametrize("url", PRIVATE_URLS)
+NEVER_ALLOWED = {
+    # Link-local (the cloud metadata service among them), multicast, reserved and unspecified
+    # addresses stay refused with MEETSTORE_ALLOW_PRIVATE_ENDPOINTS (API.md; audit finding 1).
+    "http://169.254.169.254/latest/meta-data/",
+    "http://169.254.1.1",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[fe80::1]/",
+    "http://224.0.0.1",
+    "http://240.0.0.1",
+    "http://0.0.0.0:9000",
+    "http://[::]/",
+}
+
+
+@pytest.mark.parametrize("url", [u for u in PRIVATE_URLS if u not in NEVER_ALLOWED])
 def test_private_addresses_are_allowed_when_configured(url: str) -> None:
     check_url_allowed(url, "endpoint_url", allow_private=True)
+
+
+@pytest.mark.parametrize("url", sorted(NEVER_ALLOWED))
+def test_link_local_and_metadata_are_refused_even_when_private_is_allowed(url: str) -> None:
+    with pytest.raises(EndpointNotAllowed):
+        check_url_allowed(url, "endpoint_url", allow_private=True)
 
 
 @pytest.mark.parametrize(

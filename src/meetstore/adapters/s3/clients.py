@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from s3transfer.manager import TransferManager
 
 from meetstore.adapters.s3.bucket import S3Bucket
+from meetstore.adapters.s3.egress import EgressGuard
 from meetstore.domain.ports import SecretBox
 from meetstore.domain.storage_target import (
     ACCESS_KEY_PURPOSE,
@@ -46,10 +47,13 @@ class S3ClientFactory:
         max_pool_connections: int = 32,
         cache_size: int = 1024,
         transfer: TransferConfig | None = None,
+        egress: EgressGuard | None = None,
     ) -> None:
         """`transfer`: the settings of every cached client's TransferManager (thresholds, part
-        size, and how many parts all its uploads send at once)."""
+        size, and how many parts all its uploads send at once). `egress`: the connect-time guard
+        every connection to a customer's endpoint goes through (not the platform's own bucket)."""
         self._box = box
+        self._egress = egress
         self._role_assumer = role_assumer
         self._session = boto3.session.Session()
         self._lock = threading.Lock()
@@ -61,8 +65,11 @@ class S3ClientFactory:
         self._pool = max_pool_connections
         self._transfer = transfer or TransferConfig()
 
-    def _config(self, endpoint_url: str | None, *, connect: float, read: float, attempts: int) -> Config:
+    def _config(
+        self, endpoint_url: str | None, *, connect: float, read: float, attempts: int, customer: bool = True
+    ) -> Config:
         return Config(
+            proxies=self._egress.proxies if customer and self._egress is not None else None,
             signature_version="s3v4",
             connect_timeout=connect,
             read_timeout=read,
@@ -163,6 +170,7 @@ class S3ClientFactory:
                 connect=self._connect_timeout,
                 read=self._read_timeout,
                 attempts=self._max_attempts,
+                customer=False,
             ),
         )
         return S3Bucket(client, target.bucket, region=target.region, manager=TransferManager(client, self._transfer))
@@ -210,6 +218,7 @@ class RoleAssumer:
         sts_endpoint_url: str | None,
         region: str,
         timeout_s: float = 10.0,
+        egress: EgressGuard | None = None,
     ) -> None:
         keys: dict[str, str] = {}
         if access_key_id is not None and secret_access_key is not None:
@@ -222,7 +231,10 @@ class RoleAssumer:
             region_name=region,
             endpoint_url=sts_endpoint_url,
             config=Config(
-                connect_timeout=min(5.0, timeout_s), read_timeout=timeout_s, retries={"total_max_attempts": 2}
+                connect_timeout=min(5.0, timeout_s),
+                read_timeout=timeout_s,
+                retries={"total_max_attempts": 2},
+                proxies=None if egress is None else egress.proxies,
             ),
             **keys,
         )

@@ -14,6 +14,7 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    ProxyConnectionError,
     ReadTimeoutError,
 )
 
@@ -77,6 +78,11 @@ def explain(
     ):
         where = f"region '{bucket_region}'" if bucket_region else "another region"
         return f"Bucket '{bucket}' is in {where}, not '{region or '?'}': set region to the bucket's region."
+    if s3_error == "EndpointNotAllowed":
+        return (
+            "meetstore refused to connect: the endpoint's name resolves to an address it must not "
+            "reach (private, link-local or not resolvable at all)."
+        )
     if s3_error == "EndpointUnreachable":
         return "The S3 endpoint could not be reached within the time limit: check endpoint_url, region and network."
     if s3_error in ("AccessDenied", "AllAccessDisabled", "Forbidden"):
@@ -127,6 +133,10 @@ def translate(
         if code == "BadRequest" and bucket_region and region and bucket_region != region:
             code = "AuthorizationHeaderMalformed"
         transient = code in TRANSIENT_CODES or (status is not None and status >= 500)
+    elif isinstance(exc, ProxyConnectionError):
+        # The connect-time guard (adapters/s3/egress.py) answered a CONNECT with 403: refused.
+        refused = "403" in str(exc.kwargs.get("error", ""))
+        code, transient = ("EndpointNotAllowed", False) if refused else ("EndpointUnreachable", True)
     elif isinstance(
         exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
     ):
