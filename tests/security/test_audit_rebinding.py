@@ -10,6 +10,7 @@ reaches moto at all went to the address the guard checked and pinned."""
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,3 +124,15 @@ def test_finding_1_a_name_that_rebinds_after_the_check_is_refused_at_connect_tim
     body = transcript.json()
     assert body["s3_error"] == "EndpointNotAllowed", body
     assert "169.254.169.254" not in transcript.text
+
+
+def test_a_closed_guard_listens_nowhere_and_sends_no_client_to_its_old_port() -> None:
+    guard = EgressGuard(allow_private=True)
+    old = httpx.URL(guard.url)
+    with socket.create_connection((old.host, old.port), timeout=5):
+        pass  # listening while open
+    guard.close()
+    # Closing the listener under its blocked accept() used to leave the kernel socket listening.
+    with pytest.raises(ConnectionRefusedError), socket.create_connection((old.host, old.port), timeout=5):
+        pass
+    assert httpx.URL(guard.url).port != old.port
