@@ -82,6 +82,8 @@ def test_files_land_at_the_documented_keys(server: RunningServer, moto: MotoS3) 
         head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         assert head["ContentType"] == CONTENT_TYPES[name], name
         assert head["ChecksumSHA256"] == sha256_b64(stored[key]), name
+        # Every write names its bot and account (x-amz-meta-*), for the customer's inventory.
+        assert head["Metadata"] == {"meetstore-bot-id": b, "meetstore-account-id": acct.account_id}, name
         if name != "manifest.json":
             assert stored[key] == FILES[name], name
 

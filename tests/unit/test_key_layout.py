@@ -401,3 +401,4 @@ def test_normalise_prefix_refusals(raw: str) -> None:
 
 def test_bot_id_examples_are_uuids() -> None:
     assert str(uuid.UUID(BOT)) == BOT and str(uuid.UUID(TID)) == TID
+

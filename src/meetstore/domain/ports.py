@@ -55,6 +55,15 @@ class MultipartCleanup(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ObjectOwner:
+    """Whose object a write is: stored with it (S3 user metadata `meetstore-bot-id`,
+    `meetstore-account-id`) so a customer's CloudTrail and inventory attribute it to a bot."""
+
+    bot_id: str
+    account_id: str
+
+
 class ObjectStore(Protocol):
     """One bucket (or the local platform folder) meetstore writes to and signs URLs for."""
 
@@ -75,8 +84,10 @@ class ObjectStore(Protocol):
         sha256_b64: str,
         on_multipart_created: Callable[[str], None] | None = None,
         cancel: CancelToken | None = None,
+        owner: ObjectOwner | None = None,
     ) -> None:
-        """Stream a file to `key` with its checksum; S3OperationError, OSError or UploadCancelled."""
+        """Stream a file to `key` with its checksum (and its owner, where the store keeps
+        metadata); S3OperationError, OSError or UploadCancelled."""
         ...
 
     def presign_get(self, key: str, expires_in: int) -> str: ...

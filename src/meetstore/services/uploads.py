@@ -35,7 +35,7 @@ from meetstore.domain.backoff import backoff_delay
 from meetstore.domain.cancel import CancelToken, InFlight
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.pin import PinKind, same_bucket
-from meetstore.domain.ports import Clock, Metrics, ObjectStore, Spool
+from meetstore.domain.ports import Clock, Metrics, ObjectOwner, ObjectStore, Spool
 from meetstore.domain.records import ArtifactRecord, BotRecord
 from meetstore.domain.repositories import Transaction, Transactions
 from meetstore.domain.storage_config import AccessMode
@@ -222,6 +222,7 @@ class UploadService:
                 sha256_b64=sha256_b64(item.sha256),
                 on_multipart_created=on_created,
                 cancel=token,
+                owner=ObjectOwner(item.bot_id, item.account_id),
             )
         except UploadCancelled:
             self.release(worker_id, [item.id])

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from meetstore.adapters.secret_files import SecretFileError, read_or_create
 from meetstore.domain.cancel import CancelToken
+from meetstore.domain.ports import ObjectOwner
 
 LOCAL_BUCKET = "meetstore-platform"
 
@@ -88,8 +89,10 @@ class LocalPlatformStore:
         sha256_b64: str,
         on_multipart_created: Callable[[str], None] | None = None,
         cancel: CancelToken | None = None,
+        owner: ObjectOwner | None = None,
     ) -> None:
-        """Copy the file in (checking its SHA-256); a copy is one step, never multipart."""
+        """Copy the file in (checking its SHA-256); a copy is one step, never multipart. A
+        folder keeps no metadata: the key itself names the account and the bot."""
         dest = self.path_of(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + f".part-{secrets.token_hex(4)}")

@@ -12,10 +12,17 @@ from s3transfer.manager import TransferManager
 from meetstore.adapters.s3.errors import translate
 from meetstore.adapters.s3.upload import MultipartCallback, abort_multipart, abort_open_uploads, upload_file
 from meetstore.domain.cancel import CancelToken
+from meetstore.domain.ports import ObjectOwner
 
 
 def sha256_b64_of_bytes(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+
+
+def owner_metadata(owner: ObjectOwner) -> dict[str, str]:
+    """S3 user metadata naming the bot and account an object belongs to (sent as
+    `x-amz-meta-meetstore-bot-id` and `x-amz-meta-meetstore-account-id`)."""
+    return {"meetstore-bot-id": owner.bot_id, "meetstore-account-id": owner.account_id}
 
 
 class S3Bucket:
@@ -123,8 +130,12 @@ class S3Bucket:
         sha256_b64: str,
         on_multipart_created: MultipartCallback | None = None,
         cancel: CancelToken | None = None,
+        owner: ObjectOwner | None = None,
     ) -> None:
         """Stream `path` to `key` (multipart above the threshold); see `upload.upload_file`."""
+        extra: dict[str, Any] = dict(self.extra_put_args)
+        if owner is not None:
+            extra["Metadata"] = owner_metadata(owner)
         upload_file(
             self._uploads,
             self._bucket,
@@ -133,7 +144,7 @@ class S3Bucket:
             content_type=content_type,
             sha256_b64=sha256_b64,
             size=path.stat().st_size,
-            extra_args=self.extra_put_args,
+            extra_args=extra,
             region=self._region,
             on_multipart_created=on_multipart_created,
             cancel=cancel,

@@ -33,6 +33,14 @@ from meetstore.domain.storage_target import (
 )
 
 
+def session_name(account_id: str, version: int) -> str:
+    """The RoleSessionName of an account's configuration version (`meetstore-<account>-v<n>`;
+    a live check of a configuration not saved yet is `-check`): the customer's CloudTrail names
+    the account and configuration behind every call made with the role. At most 64 characters."""
+    suffix = f"-v{version}" if version >= 0 else "-check"
+    return f"meetstore-{account_id}"[: 64 - len(suffix)] + suffix
+
+
 class S3ClientFactory:
     """Builds and caches clients. Owned by the app container; never module-global."""
 
@@ -108,7 +116,7 @@ class S3ClientFactory:
         if isinstance(target.credentials, RoleCredentials):
             if self._role_assumer is None:
                 raise RuntimeError("role_arn needs MEETSTORE_PLATFORM_AWS_* credentials")
-            session = self._role_assumer.assume(target.credentials)
+            session = self._role_assumer.assume(target.credentials, session_name(*target.cache_key))
             keys = session.client_keys()
             renew_at = session.renew_at
         with self._lock:  # boto3 Sessions are not thread-safe while building clients
@@ -239,11 +247,12 @@ class RoleAssumer:
             **keys,
         )
 
-    def assume(self, role: RoleCredentials) -> RoleSession:
-        """One AssumeRole call: temporary credentials, renewed a little before they expire."""
+    def assume(self, role: RoleCredentials, name: str = "meetstore") -> RoleSession:
+        """One AssumeRole call: temporary credentials, renewed a little before they expire.
+        `name`: the RoleSessionName, which the customer's CloudTrail records with every call."""
         resp = self._sts.assume_role(
             RoleArn=role.role_arn,
-            RoleSessionName="meetstore",
+            RoleSessionName=name,
             ExternalId=role.external_id,
             DurationSeconds=role.session_duration_s,
         )

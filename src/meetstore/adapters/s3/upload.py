@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,7 @@ def upload_file(
     content_type: str,
     sha256_b64: str,
     size: int,
-    extra_args: dict[str, str] | None = None,
+    extra_args: Mapping[str, Any] | None = None,
     region: str | None = None,
     on_multipart_created: MultipartCallback | None = None,
     cancel: CancelToken | None = None,
