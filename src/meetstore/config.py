@@ -86,6 +86,17 @@ class Settings(BaseSettings):
     validation_threads: int = Field(default=16, ge=1)
     """The validations' own threads: however slow a bucket, the API's request threads stay free."""
 
+    # Data lifecycle.
+    erasure_wait_s: float = Field(default=5.0, ge=0)
+    """How long a delete request waits for its receipt before answering 202 deleting."""
+    erasure_max_attempts: int = Field(default=6, ge=1)
+    """Attempts of an erasure whose store keeps failing transiently, before what is left is
+    reported as left_in_bucket."""
+    default_retention_hours: float | None = Field(default=None, gt=0)
+    """The platform's retention for bots with none of their own or of their account (unset: forever)."""
+    retention_sweep_s: float = Field(default=60.0, gt=0)
+    """How often a worker looks for bots whose retention ran out."""
+
     # Webhooks.
     webhook_max_age_s: float = 24 * 3600
     webhook_backoff_base_s: float = 2.0

@@ -30,7 +30,9 @@ from meetstore.config import Settings
 from meetstore.runtime.simulator import SimulatedRuntime
 from meetstore.services.accounts import AccountService
 from meetstore.services.bots import BotService
-from meetstore.services.changes import API_KEY, STORAGE, ChangeFeed
+from meetstore.services.changes import API_KEY, ERASURE, STORAGE, ChangeFeed
+from meetstore.services.erasure import ErasureService
+from meetstore.services.erasure_work import ErasureWork
 from meetstore.services.fetch import FetchService
 from meetstore.services.handin import HandInService
 from meetstore.services.health import StorageHealth
@@ -101,6 +103,8 @@ class Container:
     changes: ChangeFeed
     runtime_claims: RuntimeClaims
     egress: EgressGuard
+    erasures: ErasureService
+    erasure_work: ErasureWork
     liveness: dict[str, Callable[[], bool]] = field(default_factory=dict)
     """Liveness probes of the background workers running in this process, by name (registered
     by the worker hooks while they run; read by /readyz)."""
@@ -166,7 +170,9 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
     health = StorageHealth(tx, settings, probe, storage, metrics)
     janitor = SpoolJanitor(tx, spool, settings)
     uploads = UploadService(tx, spool, settings, locations, janitor, metrics, before_upload=health.ensure_recent)
+    fetch = FetchService(tx, FetchReads(db), settings, locations, metrics)
     changes = ChangeFeed(tx)
+    changes.subscribe(ERASURE, fetch.final.forget_account)
     changes.subscribe(API_KEY, accounts.forget_account)
     changes.subscribe(STORAGE, stores.forget)
     changes.subscribe(STORAGE, uploads.cancel_account)
@@ -191,12 +197,14 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
         uploads=uploads,
         janitor=janitor,
         retry=RetryService(tx, spool, settings),
-        fetch=FetchService(tx, FetchReads(db), settings, locations, metrics),
+        fetch=fetch,
         webhooks=WebhookService(tx, settings, accounts, metrics),
         health=health,
         changes=changes,
         runtime_claims=claims,
         egress=egress,
+        erasures=ErasureService(tx, settings, on_requested=fetch.final.forget_account),
+        erasure_work=ErasureWork(tx, spool, locations, settings),
     )
 
 
@@ -206,11 +214,11 @@ Hook = Callable[[Container], Callable[[], None]]
 
 def background_hooks(*, with_workers: bool) -> list[Hook]:
     """What an API process runs beside the API: the change feed always, and with workers the
-    upload, webhook, health and simulated-recording loops (the upload loop only while
+    upload, webhook, health, lifecycle and simulated-recording loops (the upload loop only while
     `MEETSTORE_UPLOAD_WORKER` is on)."""
     if not with_workers:
         return [change_loop()]
-    return [change_loop(), upload_loops(), webhook_loops(), health_loop(), simulation_loop()]
+    return [change_loop(), upload_loops(), webhook_loops(), health_loop(), lifecycle_loops(), simulation_loop()]
 
 
 def worker_hooks(*, concurrency: int | None = None, grace_s: float = 10.0) -> list[Hook]:
@@ -220,6 +228,7 @@ def worker_hooks(*, concurrency: int | None = None, grace_s: float = 10.0) -> li
         upload_loops(concurrency=concurrency, grace_s=grace_s),
         webhook_loops(),
         health_loop(),
+        lifecycle_loops(),
         simulation_loop(grace_s=grace_s),
     ]
 
@@ -308,5 +317,27 @@ def simulation_loop(*, grace_s: float = 10.0) -> Hook:
         worker = SimulationWorker(container.runtime, container.runtime.poll_s, grace_s=grace_s)
         worker.start()
         return worker.stop
+
+    return start
+
+
+LIFECYCLE_PROBE = "lifecycle_worker"
+
+
+def lifecycle_loops() -> Hook:
+    """Erasures from their outbox, and the retention sweep (API.md "Data lifecycle")."""
+
+    def start(container: Container) -> Callable[[], None]:
+        from meetstore.worker.lifecycle import LifecycleWorker
+
+        worker = LifecycleWorker(container.erasure_work, container.erasures, container.settings)
+        worker.start()
+        container.liveness[LIFECYCLE_PROBE] = worker.alive
+
+        def stop() -> None:
+            container.liveness.pop(LIFECYCLE_PROBE, None)
+            worker.stop()
+
+        return stop
 
     return start

@@ -79,6 +79,18 @@ class UploadFailed(NotFound):
     code = "upload_failed"
 
 
+class MediaDeleted(NotFound):
+    """The bot's media was erased, or is being erased (details: deleted_at)."""
+
+    code = "media_deleted"
+
+
+class MediaExpired(NotFound):
+    """The bot's retention ran out and its media was erased (details: expired_at)."""
+
+    code = "media_expired"
+
+
 class MediaNotReady(MeetstoreError):
     code = "media_not_ready"
 
@@ -105,6 +117,16 @@ class Conflict(MeetstoreError):
 
 class NothingToRetry(Conflict):
     code = "nothing_to_retry"
+
+
+class RetryOfErasedMedia(Conflict):
+    """retry_uploads of a bot whose media was erased: nothing may be uploaded again."""
+
+    code = "media_deleted"
+
+
+class BotInMeeting(Conflict):
+    code = "bot_in_meeting"
 
 
 class RateLimited(MeetstoreError):

@@ -268,7 +268,8 @@ def test_unknown_fields_are_kept_and_provider_names_the_transcript_folder(
     assert detail["transcript_provider"] == "deepgram"
     assert detail["options"]["live_audio_required"] == {"websocket_url": "wss://example.com/audio"}
     assert detail["options"]["zoom"] == {"join_as": "guest"}
-    assert detail["options"]["recording_config"]["retention"] == 7
+    # A bare number of hours is normalised to the retention object (API.md "Data lifecycle").
+    assert detail["options"]["recording_config"]["retention"] == {"type": "timed", "hours": 7.0}
     assert detail["video_required"] is True and detail["audio_separate_streams"] is False
     assert detail["storage"] == {"location": None, "artifacts": []}
 

@@ -30,6 +30,7 @@ class Account:
     external_id: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     revoked_at: datetime | None = None
+    retention: dict[str, Any] | None = None
 
 
 @dataclass
@@ -81,6 +82,11 @@ class Bot:
     meeting_data: dict[str, Any] | None = None
     runtime_seen_at: datetime | None = None
     runtime_credential_hash: str | None = None
+    deletion_requested_at: datetime | None = None
+    deletion_reason: str | None = None
+    deletion: dict[str, Any] | None = None
+    retention_hours: float | None = None
+    retention_expires_at: datetime | None = None
 
 
 @dataclass

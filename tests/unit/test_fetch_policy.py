@@ -13,6 +13,7 @@ import pytest
 from meetstore.adapters.platform_store.local import LocalPlatformStore
 from meetstore.api.routes.files import ByteRange, RangeNotSatisfiable, parse_range
 from meetstore.container import Container
+from meetstore.domain.erasure import ErasureReason
 from meetstore.domain.fetch_policy import ArtifactState, Outcome, collection_state, decide, state_of_row
 from meetstore.domain.pin import PinKind, PinnedLocation
 from meetstore.domain.storage_config import AccessMode, CategoryPrefixes, CurrentStorage
@@ -99,8 +100,34 @@ def test_decide(
         assert decision.storage is None
 
 
+ERASED_TABLE: list[tuple[str, PinnedLocation | None, CurrentStorage | None, ArtifactState, ErasureReason, Outcome]] = [
+    # 1a. erased: 404 before anything else, whatever the rows and the configuration say
+    ("platform, uploaded, erased", PLATFORM, None, S.UPLOADED, ErasureReason.REQUEST, OC.MEDIA_DELETED),
+    ("A, uploaded, A read_write, erased", PIN_A, cur("bucket-a"), S.UPLOADED, ErasureReason.REQUEST, OC.MEDIA_DELETED),
+    ("A, pending, erased", PIN_A, cur("bucket-a"), S.PENDING, ErasureReason.REQUEST, OC.MEDIA_DELETED),
+    ("not pinned, erased", None, None, S.NOT_PINNED, ErasureReason.REQUEST, OC.MEDIA_DELETED),
+    ("A, failed, config deleted, expired", PIN_A, None, S.FAILED, ErasureReason.RETENTION, OC.MEDIA_EXPIRED),
+    ("platform, uploaded, expired", PLATFORM, None, S.UPLOADED, ErasureReason.RETENTION, OC.MEDIA_EXPIRED),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "pin", "current", "state", "erased", "expected"), ERASED_TABLE, ids=[row[0] for row in ERASED_TABLE]
+)
+def test_decide_erased(
+    case: str,
+    pin: PinnedLocation | None,
+    current: CurrentStorage | None,
+    state: ArtifactState,
+    erased: ErasureReason,
+    expected: Outcome,
+) -> None:
+    decision = decide(pin, current, state, erased)
+    assert decision.outcome is expected and decision.storage is None, case
+
+
 def test_table_covers_every_outcome() -> None:
-    assert {row[4] for row in TABLE} == set(Outcome)
+    assert {row[4] for row in TABLE} | {row[5] for row in ERASED_TABLE} == set(Outcome)
 
 
 @pytest.mark.parametrize(

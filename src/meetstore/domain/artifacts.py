@@ -102,12 +102,17 @@ class UploadState(StrEnum):
     PENDING = "pending"
     UPLOADED = "uploaded"
     FAILED = "failed"
+    ERASED = "erased"
+    """The bot's media was erased: never uploaded (again), whatever state it was in."""
 
 
 _LEGAL: dict[UploadState, frozenset[UploadState]] = {
-    UploadState.PENDING: frozenset({UploadState.PENDING, UploadState.UPLOADED, UploadState.FAILED}),
-    UploadState.FAILED: frozenset({UploadState.PENDING}),
-    UploadState.UPLOADED: frozenset(),
+    UploadState.PENDING: frozenset(
+        {UploadState.PENDING, UploadState.UPLOADED, UploadState.FAILED, UploadState.ERASED}
+    ),
+    UploadState.FAILED: frozenset({UploadState.PENDING, UploadState.ERASED}),
+    UploadState.UPLOADED: frozenset({UploadState.ERASED}),
+    UploadState.ERASED: frozenset({UploadState.ERASED}),
 }
 
 
@@ -222,6 +227,14 @@ def requeue(progress: UploadProgress, now: datetime) -> UploadProgress:
         failed_at=None,
         last_error=None,
     )
+
+
+def mark_erased(progress: UploadProgress) -> UploadProgress:
+    """Erasure fences the upload: from any state, final. The lease (if any) is left on the row
+    on purpose: the erasure waits until it is given back or runs out, so an upload in flight has
+    stopped before the object's key is deleted (and its renewal fails at once, which cancels it)."""
+    _to(progress, UploadState.ERASED)
+    return replace(progress, state=UploadState.ERASED, next_attempt_at=None, last_error=None)
 
 
 def progress_of(row: ArtifactRecord) -> UploadProgress:

@@ -1,4 +1,4 @@
-"""The fetch decision of API.md ("Fetch endpoints", outcomes 2-7) as one pure function.
+"""The fetch decision of API.md ("Fetch endpoints", outcomes 1a-7) as one pure function.
 
 Outcome 1 (unknown or foreign bot) is decided before: there is no bot to ask about.
 """
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from meetstore.domain.artifacts import UploadState
+from meetstore.domain.erasure import ErasureReason
 from meetstore.domain.pin import PinKind, PinnedLocation, same_bucket
 from meetstore.domain.storage_config import AccessMode, CurrentStorage
 
@@ -23,6 +24,8 @@ class ArtifactState(StrEnum):
 
 
 class Outcome(StrEnum):
+    MEDIA_DELETED = "media_deleted"  # 404, erased on request
+    MEDIA_EXPIRED = "media_expired"  # 404, erased when its retention ran out
     NOT_READY = "media_not_ready"  # 202
     ARTIFACT_NOT_FOUND = "artifact_not_found"  # 404
     UPLOAD_FAILED = "upload_failed"  # 404
@@ -38,8 +41,18 @@ class Decision:
     storage: CurrentStorage | None = None  # the configuration to sign with, for SERVE_CUSTOM
 
 
-def decide(pin: PinnedLocation | None, current: CurrentStorage | None, state: ArtifactState) -> Decision:
-    """What a fetch endpoint answers for one artifact (or collection) of a bot."""
+def decide(
+    pin: PinnedLocation | None,
+    current: CurrentStorage | None,
+    state: ArtifactState,
+    erased: ErasureReason | None = None,
+) -> Decision:
+    """What a fetch endpoint answers for one artifact (or collection) of a bot; `erased`: why
+    the bot's media was erased (or is being erased), if it was."""
+    if erased is ErasureReason.RETENTION:
+        return Decision(Outcome.MEDIA_EXPIRED)
+    if erased is ErasureReason.REQUEST:
+        return Decision(Outcome.MEDIA_DELETED)
     if pin is None or state in (ArtifactState.NOT_PINNED, ArtifactState.PENDING):
         return Decision(Outcome.NOT_READY)
     if state is ArtifactState.MISSING:

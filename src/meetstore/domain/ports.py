@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from meetstore.domain.cancel import CancelToken
+from meetstore.domain.erasure import ObjectOutcome
 from meetstore.domain.storage_config import AccessMode
 from meetstore.domain.storage_target import ActiveStorage, S3Target
 
@@ -93,6 +94,15 @@ class ObjectStore(Protocol):
     def presign_get(self, key: str, expires_in: int) -> str: ...
 
     def read_bytes(self, key: str, max_bytes: int) -> bytes: ...
+
+    def delete_objects(self, keys: Sequence[str]) -> dict[str, ObjectOutcome]:
+        """Delete `keys` (every version, where the store keeps versions and may delete them);
+        what happened to each. S3OperationError only for a transient failure."""
+        ...
+
+    def object_exists(self, key: str) -> bool | None:
+        """Whether `key` is stored; None when the store will not say (no read permission)."""
+        ...
 
 
 class Stores(Protocol):
@@ -215,6 +225,10 @@ class Spool(Protocol):
 
     def remove_bot(self, bot_id: str) -> None:
         """Remove what is left of a bot's spool (nothing of it is needed any more)."""
+        ...
+
+    def names(self, bot_id: str) -> list[str]:
+        """Every file kept for the bot (complete or not), by name."""
         ...
 
 

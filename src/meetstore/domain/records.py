@@ -20,6 +20,7 @@ class AccountRecord(Protocol):
     external_id: str | None
     created_at: datetime
     revoked_at: datetime | None
+    retention: dict[str, Any] | None
 
 
 class StorageConfigRecord(Protocol):
@@ -69,6 +70,11 @@ class BotRecord(Protocol):
     meeting_data: dict[str, Any] | None
     runtime_seen_at: datetime | None
     runtime_credential_hash: str | None
+    deletion_requested_at: datetime | None
+    deletion_reason: str | None
+    deletion: dict[str, Any] | None
+    retention_hours: float | None
+    retention_expires_at: datetime | None
 
 
 class ArtifactRecord(Protocol):
@@ -116,3 +122,20 @@ class WebhookEventRecord(Protocol):
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+
+
+class ErasureRecord(Protocol):
+    id: int
+    bot_id: str
+    account_id: str
+    reason: str
+    scope: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    objects: dict[str, Any]
+    requested_at: datetime
+    finished_at: datetime | None
+    last_error: str | None

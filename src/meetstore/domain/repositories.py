@@ -17,6 +17,7 @@ from meetstore.domain.records import (
     AccountRecord,
     ArtifactRecord,
     BotRecord,
+    ErasureRecord,
     StorageConfigRecord,
     WebhookEventRecord,
 )
@@ -123,6 +124,10 @@ class BotQueries(Protocol):
         """Record that the runtime of these (not handed-in) bots is alive; how many rows changed."""
         ...
 
+    def retention_ended(self, now: datetime, limit: int) -> list[str]:
+        """Bots whose pinned retention ran out by `now` and whose media is not erased yet."""
+        ...
+
 
 @dataclass(frozen=True)
 class NewArtifact:
@@ -195,6 +200,10 @@ class ArtifactQueries(Protocol):
         """Spool copies no longer needed: of uploaded files, and of failed files whose retention ended."""
         ...
 
+    def latest_live_lease(self, bot_id: str, now: datetime) -> datetime | None:
+        """When the last lease still held on one of the bot's artifacts runs out (None: none is)."""
+        ...
+
 
 class WebhookEventQueries(Protocol):
     def add(
@@ -216,6 +225,28 @@ class WebhookEventQueries(Protocol):
     def end_lease(self, row: WebhookEventRecord) -> None: ...
 
     def fenced(self, event_id: int, owner: str) -> WebhookEventRecord | None: ...
+
+    def release(self, owner: str, ids: Sequence[int]) -> None: ...
+
+    def erase_of_bot(self, bot_id: str, now: datetime) -> int:
+        """Empty the bot's stored payloads and give up its undelivered ones; how many rows."""
+        ...
+
+
+class ErasureQueries(Protocol):
+    def add(
+        self, *, bot_id: str, account_id: str, reason: str, scope: str, objects: dict[str, object], now: datetime
+    ) -> ErasureRecord: ...
+
+    def latest_of_bot(self, bot_id: str) -> ErasureRecord | None: ...
+
+    def claim_due(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[tuple[ErasureRecord, bool]]:
+        """Lease up to `limit` due erasures; each with whether it was taken over."""
+        ...
+
+    def fenced(self, erasure_id: int, owner: str) -> ErasureRecord | None: ...
+
+    def renew(self, owner: str, ids: Sequence[int], expires_at: datetime) -> set[int]: ...
 
     def release(self, owner: str, ids: Sequence[int]) -> None: ...
 
@@ -261,6 +292,9 @@ class Transaction(Protocol):
 
     @property
     def webhook_events(self) -> WebhookEventQueries: ...
+
+    @property
+    def erasures(self) -> ErasureQueries: ...
 
     @property
     def heartbeats(self) -> HeartbeatQueries: ...

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from meetstore.domain.clock import rfc3339
 from meetstore.domain.records import ArtifactRecord, BotRecord, WebhookEventRecord
 
 
@@ -137,6 +138,39 @@ class BotDetail:
     location: StorageLocation | None
     artifacts: tuple[StoredFile, ...]
     webhooks: tuple[WebhookDelivery, ...]
+    lifecycle: Lifecycle
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """A bot's retention and erasure, as detail shows them."""
+
+    retention: dict[str, Any] | None
+    """{"type", "hours", "expires_at"} pinned at hand-in; None before."""
+    deletion: dict[str, Any] | None
+    """The receipt, or {"status": "deleting"} while the erasure runs."""
+    deleted_at: datetime | None
+    expired_at: datetime | None
+
+    @classmethod
+    def of(cls, bot: BotRecord, erasing: bool) -> Lifecycle:
+        retention = None
+        if bot.pinned_at is not None:
+            retention = {
+                "type": "forever" if bot.retention_hours is None else "timed",
+                "hours": bot.retention_hours,
+                "expires_at": rfc3339(bot.retention_expires_at),
+            }
+        deletion = bot.deletion
+        if erasing:
+            deletion = {"status": "deleting", "requested_at": rfc3339(bot.deletion_requested_at)}
+        expired = bot.deletion_reason == "retention" and bot.deletion_requested_at is not None
+        return cls(
+            retention=retention,
+            deletion=deletion,
+            deleted_at=bot.deletion_requested_at if bot.deletion_requested_at is not None and not expired else None,
+            expired_at=bot.retention_expires_at if expired else None,
+        )
 
 
 class Removal(enum.Enum):

@@ -17,6 +17,7 @@ from meetstore.adapters.net_guard import check_url_allowed
 from meetstore.config import Settings
 from meetstore.domain.artifacts import LIVE_STATUSES, BotStatus
 from meetstore.domain.clock import SystemClock
+from meetstore.domain.erasure import ErasureState
 from meetstore.domain.ids import canonical_id, decode_cursor, encode_cursor
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import DuplicateIdempotencyKey, NewBot, Transaction, Transactions
@@ -26,6 +27,7 @@ from meetstore.services.bot_views import (
     BotPage,
     BotState,
     BotSummary,
+    Lifecycle,
     NewBotView,
     Removal,
     Removed,
@@ -250,8 +252,12 @@ class BotService:
     def detail(self, account_id: str, bot_id: str) -> BotDetail:
         with self._tx.read() as tx:
             bot = self._get(tx, account_id, bot_id)
-            artifacts = tx.artifacts.of_bot(bot.id)
+            erased = bot.deletion_requested_at is not None
+            # After erasure the media-bearing fields are gone; id, status, times and receipt stay.
+            artifacts = [] if erased else tx.artifacts.of_bot(bot.id)
             hooks = tx.webhook_events.of_bot(bot.id)
+            latest = tx.erasures.latest_of_bot(bot.id) if erased else None
+            erasing = latest is not None and latest.state == ErasureState.PENDING.value
             options = dict(bot.options or {})
             return BotDetail(
                 summary=BotSummary.of(bot),
@@ -266,6 +272,7 @@ class BotService:
                 location=stored_location(bot),
                 artifacts=tuple(StoredFile.of(a) for a in artifacts),
                 webhooks=tuple(WebhookDelivery.of(w) for w in hooks),
+                lifecycle=Lifecycle.of(bot, erasing),
             )
 
     # --- remove ---------------------------------------------------------------------------------

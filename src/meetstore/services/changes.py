@@ -1,5 +1,5 @@
 """The change feed: how every process learns, within a second, that an account's API key was
-revoked or rotated, or its storage configuration replaced or deleted.
+revoked or rotated, its storage configuration replaced or deleted, or one of its bots erased.
 
 The change is recorded in the transaction that makes it (`tx.changes.record`); each process polls
 the feed (one indexed read of the rows after the last it saw) every `change_poll_s` and tells its
@@ -21,6 +21,8 @@ log = logging.getLogger("meetstore.changes")
 
 API_KEY = "api_key"
 STORAGE = "storage"
+ERASURE = "erasure"
+"""A bot of the account is being erased: caches of its finished files must go."""
 BATCH = 500
 KEEP = timedelta(days=1)
 """Rows older than this are pruned: every process polls far more often."""
@@ -32,7 +34,7 @@ class ChangeFeed:
     def __init__(self, tx: Transactions, clock: SystemClock | None = None) -> None:
         self._tx = tx
         self._clock = clock or SystemClock()
-        self._listeners: dict[str, list[Listener]] = {API_KEY: [], STORAGE: []}
+        self._listeners: dict[str, list[Listener]] = {API_KEY: [], STORAGE: [], ERASURE: []}
         self._lock = threading.Lock()
         self._seen: int | None = None
 

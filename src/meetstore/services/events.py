@@ -25,6 +25,7 @@ EVENTS = (
     "bot.done",
     "storage.upload_failed",
     "storage.unhealthy",
+    "data_deletion",
 )
 
 

@@ -30,6 +30,7 @@ from meetstore.domain.repositories import FetchQueries, Transaction, Transaction
 from meetstore.domain.storage_config import CategoryPrefixes, CurrentStorage
 from meetstore.domain.storage_target import ActiveStorage, active_of
 from meetstore.errors import ArtifactNotFound, BotNotFound, InvalidRequest
+from meetstore.services.erasure_marks import erased_at, erasure_of
 from meetstore.services.fetch_answers import (
     INLINE_READ_CAP,
     Expiry,
@@ -341,11 +342,12 @@ class FetchService:
         error_key: str | None,
     ) -> ObjectStore:
         bot, pin = snap.bot, snap.pin
-        if pin is None:
+        erased = erasure_of(bot)
+        if pin is None and erased is None:
             if bot.status == BotStatus.ERROR.value:
                 raise ended_with_error(kind)  # outcome 3: nothing is coming
             state = ArtifactState.NOT_PINNED
-        outcome = decide(pin, snap.current, state).outcome
+        outcome = decide(pin, snap.current, state, erased).outcome
         if outcome is Outcome.SERVE_PLATFORM:
             return self._locations.platform
         if outcome is Outcome.SERVE_CUSTOM:
@@ -360,6 +362,7 @@ class FetchService:
             current=snap.current,
             failed=failed,
             error_key=error_key,
+            erased_at=erased_at(bot),
         )
 
     @staticmethod

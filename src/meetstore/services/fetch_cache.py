@@ -1,8 +1,9 @@
 """Where the finished files of platform-pinned bots are: (account, bot, kind) → object key.
 
-Exact for as long as the process lives, so it never needs invalidating: a bot's pin is written
-once, an uploaded artifact row never changes state again (UploadState.UPLOADED is terminal), and
-rows are never deleted. Only such rows are remembered, and only for the endpoints whose answer is
+Exact until the bot's media is erased: a bot's pin is written once, and an uploaded artifact row
+changes state only when it is erased. An erasure (or a retention expiry) drops the account's
+entries in the process that requests it at once and in every other process through the change
+feed (`services/changes.py`, ERASURE), within `change_poll_s`. Only such rows are remembered, and only for the endpoints whose answer is
 nothing but a URL for that key (audio, chat log, manifest); a custom bucket's files always go
 through the database, since the configuration they are served with may change. Bounded
 (`fetch_cache_entries`; 0 turns it off): the oldest entries go first.
@@ -42,6 +43,12 @@ class FinalLocations:
             while len(self._entries) >= self._max:
                 del self._entries[next(iter(self._entries))]
             self._entries[(account_id, bot_id, kind)] = row.key
+
+    def forget_account(self, account_id: str) -> None:
+        """Drop every entry of the account (one of its bots was erased)."""
+        with self._lock:
+            for entry in [e for e in self._entries if e[0] == account_id]:
+                del self._entries[entry]
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -3,7 +3,10 @@ as the domain error with its message and the location fields API.md names."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from meetstore.domain.artifacts import ArtifactKind
+from meetstore.domain.clock import rfc3339
 from meetstore.domain.fetch_policy import Outcome
 from meetstore.domain.pin import PinnedLocation
 from meetstore.domain.records import ArtifactRecord
@@ -11,6 +14,8 @@ from meetstore.domain.storage_config import CurrentStorage
 from meetstore.errors import (
     AccessRefused,
     ArtifactNotFound,
+    MediaDeleted,
+    MediaExpired,
     MediaNotReady,
     MeetstoreError,
     NextStep,
@@ -49,9 +54,23 @@ def error_of(
     current: CurrentStorage | None,
     failed: ArtifactRecord | None,
     error_key: str | None,
+    erased_at: datetime | None = None,
 ) -> MeetstoreError:
-    """The error a fetch raises for an outcome that serves nothing."""
+    """The error a fetch raises for an outcome that serves nothing (`erased_at`: when the bot's
+    media was erased, or its retention ran out)."""
     label = LABEL[kind]
+    if outcome is Outcome.MEDIA_DELETED:
+        return MediaDeleted(
+            f"The media of this bot was deleted on request; its {label} is no longer stored anywhere "
+            "meetstore reaches (the bot's detail has the deletion receipt).",
+            deleted_at=rfc3339(erased_at),
+        )
+    if outcome is Outcome.MEDIA_EXPIRED:
+        return MediaExpired(
+            f"The media of this bot was deleted when its retention period ended; its {label} is no "
+            "longer stored (the bot's detail has the deletion receipt).",
+            expired_at=rfc3339(erased_at),
+        )
     if outcome is Outcome.NOT_READY:
         return MediaNotReady(
             f"The {label} of this bot is not ready yet (status {status}); try again shortly.", status=status

@@ -32,6 +32,7 @@ from meetstore.domain.artifacts import (
     parse_spool_name,
 )
 from meetstore.domain.clock import SystemClock, rfc3339
+from meetstore.domain.erasure import effective_retention
 from meetstore.domain.key_layout import object_key
 from meetstore.domain.pin import PinKind
 from meetstore.domain.ports import Clock, MediaProbe, Spool, SpoolFile, Stores
@@ -91,10 +92,11 @@ class HandInService:
         bot_id = bot_id_of(bot_id)
         with self._tx.write() as tx:
             bot = the_bot(tx, bot_id, lock=True)
-            if bot.pin_kind is not None:
+            if bot.pin_kind is not None or bot.deletion_requested_at is not None:
                 return self._result(tx, bot)
             now = self._clock.now()
             prefixes = self._pin(tx, bot, now)
+            self._pin_retention(tx, bot, now)
             files = self._spool.files(bot.id, _accepted_recording)
             meeting = self._meeting_data(bot, files)
             rows: list[NewArtifact] = []
@@ -174,6 +176,16 @@ class HandInService:
         bot.pin_prefixes = prefixes.as_dict()
         bot.pinned_at = now
         return prefixes
+
+    def _pin_retention(self, tx: Transaction, bot: BotRecord, now: datetime) -> None:
+        """The effective retention, fixed now like the location: counted from hand-in."""
+        requested = ((bot.options or {}).get("recording_config") or {}).get("retention")
+        account = tx.accounts.get(bot.account_id)
+        policy = effective_retention(
+            requested, account.retention if account is not None else None, self._settings.default_retention_hours
+        )
+        bot.retention_hours = policy.hours
+        bot.retention_expires_at = policy.expires_at(now)
 
     def _meeting_data(self, bot: BotRecord, files: dict[str, SpoolFile]) -> dict[str, Any]:
         """meeting_data with participants and speaker timeline from the runtime's files, if any."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from meetstore.config import Settings
 from meetstore.domain.artifacts import BotStatus, apply, progress_of, requeue
-from meetstore.domain.clock import SystemClock
+from meetstore.domain.clock import SystemClock, rfc3339
 from meetstore.domain.ids import canonical_id
 from meetstore.domain.ports import Clock, Spool
 from meetstore.domain.records import ArtifactRecord
 from meetstore.domain.repositories import Transactions
-from meetstore.errors import NothingToRetry
+from meetstore.errors import NothingToRetry, RetryOfErasedMedia
 from meetstore.services.bots import not_found as bot_not_found
 
 GONE_MARKER = "cannot be retried"
@@ -33,6 +33,11 @@ class RetryService:
             bot = None if bid is None else tx.bots.of_account(bid, account_id, lock=True)
             if bot is None:
                 raise bot_not_found()  # the same body for a foreign bot as for a random id
+            if bot.deletion_requested_at is not None:
+                raise RetryOfErasedMedia(
+                    "The media of this bot was deleted; nothing of it can be uploaded again.",
+                    deleted_at=rfc3339(bot.deletion_requested_at),
+                )
             failed = tx.artifacts.failed_of_bot(bot.id)
             for row in failed:
                 if row.spool_deleted or not self._spool.exists(row.bot_id, row.spool_name):

@@ -291,15 +291,34 @@ class UploadService:
         with self._tx.write() as tx:
             locked = self._locked(tx, item, worker_id)
             if locked is None:
-                return UploadOutcome.LOST
-            bot, row = locked
-            apply(row, mark_uploaded(progress_of(row), now))
-            if processed:
-                emit(tx, bot, processed[0], message=processed[1], extra=extra, now=now)
-            self._maybe_done(tx, bot, now)
+                erased = self._erased(tx, item)
+            else:
+                bot, row = locked
+                apply(row, mark_uploaded(progress_of(row), now))
+                if processed:
+                    emit(tx, bot, processed[0], message=processed[1], extra=extra, now=now)
+                self._maybe_done(tx, bot, now)
+        if locked is None:
+            if erased:
+                # The bot was erased while this upload ran (its lease ran out before it stopped):
+                # the object must not outlive the erasure's receipt.
+                self._undo(store, item)
+            return UploadOutcome.LOST
         self._janitor.delete([(item.id, item.bot_id, item.spool_name)])
         log.debug("uploaded %s to %s", item.key, store.bucket)
         return UploadOutcome.UPLOADED
+
+    @staticmethod
+    def _erased(tx: Transaction, item: ClaimedArtifact) -> bool:
+        rows = [r for r in tx.artifacts.of_kinds(item.bot_id, [item.kind]) if r.id == item.id]
+        return bool(rows) and rows[0].state == UploadState.ERASED.value
+
+    @staticmethod
+    def _undo(store: ObjectStore, item: ClaimedArtifact) -> None:
+        try:
+            store.delete_objects([item.key])
+        except Exception as exc:
+            log.warning("deleting %s of an erased bot failed: %s", item.key, type(exc).__name__)
 
     def _after_error(self, item: ClaimedArtifact, worker_id: str, failure: Failure) -> UploadOutcome:
         attempts = item.attempts + 1

@@ -1,5 +1,5 @@
 """The outbox machinery, once: lease claim, renewal, release and the fence, for every outbox table
-(artifact uploads, webhook deliveries).
+(artifact uploads, webhook deliveries, erasures).
 
 An outbox row is `pending` until its work is done; a worker *claims* due rows by writing a lease
 (owner + expiry) on them. On PostgreSQL the claim query takes its rows `FOR UPDATE SKIP LOCKED`,
@@ -18,11 +18,11 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlalchemy.orm import Session
 
-from meetstore.adapters.db.tables import Artifact, WebhookEvent
+from meetstore.adapters.db.tables import Artifact, Erasure, WebhookEvent
 
 PENDING = "pending"
 
-Row = TypeVar("Row", Artifact, WebhookEvent)
+Row = TypeVar("Row", Artifact, WebhookEvent, Erasure)
 
 
 class Leased(Protocol):
@@ -30,7 +30,7 @@ class Leased(Protocol):
     lease_expires_at: datetime | None
 
 
-def due(model: type[Artifact] | type[WebhookEvent], now: datetime) -> list[ColumnElement[bool]]:
+def due(model: type[Artifact] | type[WebhookEvent] | type[Erasure], now: datetime) -> list[ColumnElement[bool]]:
     """Pending, its next attempt due, and no live lease on it (none, or one that ran out)."""
     return [
         model.state == PENDING,
@@ -71,7 +71,8 @@ def fenced(s: Session, model: type[Row], row_id: int, owner: str) -> Row | None:
 
 
 def renew(s: Session, model: type[Row], owner: str, ids: Sequence[int], expires_at: datetime) -> set[int]:
-    """Extend the leases `owner` still holds among `ids`; returns those it holds."""
+    """Extend the leases `owner` still holds among `ids`; returns those it holds. A row no longer
+    pending (an artifact whose bot was erased) is not held: its holder stops."""
     if not ids:
         return set()
     s.execute(
@@ -79,7 +80,9 @@ def renew(s: Session, model: type[Row], owner: str, ids: Sequence[int], expires_
         .where(model.id.in_(ids), model.lease_owner == owner, model.state == PENDING)
         .values(lease_expires_at=expires_at)
     )
-    return set(s.scalars(select(model.id).where(model.id.in_(ids), model.lease_owner == owner)))
+    return set(
+        s.scalars(select(model.id).where(model.id.in_(ids), model.lease_owner == owner, model.state == PENDING))
+    )
 
 
 def release(s: Session, model: type[Row], owner: str, ids: Sequence[int]) -> None:

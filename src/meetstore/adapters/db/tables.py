@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -58,6 +59,9 @@ class Account(Base):
     """The random sts:ExternalId meetstore sends when it assumes this account's role."""
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    retention: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The account's default retention ({"type": "timed", "hours": H} or {"type": "forever"});
+    None: the platform default."""
 
 
 class StorageConfigRow(Base):
@@ -92,6 +96,7 @@ class Bot(Base):
         UniqueConstraint("account_id", "idempotency_key", name="uq_bots_idempotency"),
         Index("ix_bots_account_created", "account_id", "created_at", "id"),
         Index("ix_bots_status_seen", "status", "runtime_seen_at"),
+        Index("ix_bots_retention_expires", "retention_expires_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -125,6 +130,15 @@ class Bot(Base):
     runtime_credential_hash: Mapped[str | None] = mapped_column(String(64))
     """SHA-256 of the credential its runtime's claim was given (API.md "Runtime credentials"); the
     claim lives while the runtime is seen (`runtime_seen_at`)."""
+    deletion_requested_at: Mapped[datetime | None]
+    """When erasure of the bot's media was requested (or its retention ran out): from then on no
+    artifact is uploaded and every fetch endpoint answers media_deleted / media_expired."""
+    deletion_reason: Mapped[str | None] = mapped_column(String(16))
+    deletion: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The last erasure's receipt (API.md "Data lifecycle")."""
+    retention_hours: Mapped[float | None] = mapped_column(Float)
+    """The retention pinned at hand-in (None: kept forever)."""
+    retention_expires_at: Mapped[datetime | None]
 
 
 class Artifact(Base):
@@ -196,6 +210,34 @@ class WebhookEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class Erasure(Base):
+    """One erasure of a bot's media: the erasure outbox row (leased, retried, resumable)."""
+
+    __tablename__ = "erasures"
+    __table_args__ = (
+        Index("ix_erasures_claim", "state", "next_attempt_at"),
+        Index("ix_erasures_bot", "bot_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id"))
+    account_id: Mapped[str] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    objects: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """location → what happened to it so far (kept as it goes, so a resumed erasure knows)."""
+    requested_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class WorkerHeartbeat(Base):

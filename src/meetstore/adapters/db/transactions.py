@@ -13,6 +13,7 @@ from meetstore.adapters.db.repositories.accounts import Accounts
 from meetstore.adapters.db.repositories.artifacts import Artifacts
 from meetstore.adapters.db.repositories.bots import Bots
 from meetstore.adapters.db.repositories.changes import Changes
+from meetstore.adapters.db.repositories.erasures import Erasures
 from meetstore.adapters.db.repositories.heartbeats import Heartbeats
 from meetstore.adapters.db.repositories.storage_configs import StorageConfigs
 from meetstore.adapters.db.repositories.webhook_events import WebhookEvents
@@ -47,6 +48,10 @@ class SqlTransaction:
     @cached_property
     def webhook_events(self) -> WebhookEvents:
         return WebhookEvents(self._s, postgres=self._postgres)
+
+    @cached_property
+    def erasures(self) -> Erasures:
+        return Erasures(self._s, postgres=self._postgres)
 
     @cached_property
     def heartbeats(self) -> Heartbeats:

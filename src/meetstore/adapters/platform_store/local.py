@@ -13,12 +13,13 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from meetstore.adapters.secret_files import SecretFileError, read_or_create
 from meetstore.domain.cancel import CancelToken
+from meetstore.domain.erasure import DELETED, NOT_FOUND, ObjectOutcome
 from meetstore.domain.ports import ObjectOwner
 
 LOCAL_BUCKET = "meetstore-platform"
@@ -114,6 +115,20 @@ class LocalPlatformStore:
         tmp = dest.with_name(dest.name + f".part-{secrets.token_hex(4)}")
         tmp.write_bytes(data)
         os.replace(tmp, dest)
+
+    def delete_objects(self, keys: Sequence[str]) -> dict[str, ObjectOutcome]:
+        out: dict[str, ObjectOutcome] = {}
+        for key in keys:
+            path = self.path_of(key)
+            try:
+                path.unlink()
+                out[key] = DELETED
+            except FileNotFoundError:
+                out[key] = NOT_FOUND
+        return out
+
+    def object_exists(self, key: str) -> bool | None:
+        return self.path_of(key).is_file()
 
     def read_bytes(self, key: str, max_bytes: int) -> bytes:
         path = self.path_of(key)

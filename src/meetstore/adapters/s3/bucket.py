@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from s3transfer.manager import TransferManager
 
+from meetstore.adapters.s3 import deletion
 from meetstore.adapters.s3.errors import translate
 from meetstore.adapters.s3.upload import MultipartCallback, abort_multipart, abort_open_uploads, upload_file
 from meetstore.domain.cancel import CancelToken
+from meetstore.domain.erasure import ObjectOutcome
 from meetstore.domain.ports import ObjectOwner
 
 
@@ -149,6 +152,12 @@ class S3Bucket:
             on_multipart_created=on_multipart_created,
             cancel=cancel,
         )
+
+    def delete_objects(self, keys: Sequence[str]) -> dict[str, ObjectOutcome]:
+        return deletion.delete_objects(self._client, self._bucket, keys, region=self._region)
+
+    def object_exists(self, key: str) -> bool | None:
+        return deletion.object_exists(self._client, self._bucket, key, region=self._region)
 
     def abort_multipart(self, key: str, upload_id: str) -> bool:
         """Abort an open multipart upload; False when the policy does not allow it."""

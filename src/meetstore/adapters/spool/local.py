@@ -228,6 +228,12 @@ class LocalSpool:
     def delete(self, bot_id: str, name: str) -> None:
         self.local_path(bot_id, name).unlink(missing_ok=True)
 
+    def names(self, bot_id: str) -> list[str]:
+        folder = self._bot_dir(bot_id)
+        if not folder.is_dir():
+            return []
+        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
     def remove_bot(self, bot_id: str) -> None:
         folder = self._bot_dir(bot_id)
         if folder.is_dir() and folder.resolve().parent == self._root.resolve():

@@ -5,6 +5,7 @@ differs (times as RFC 3339, the removal's sentence) is written out here."""
 
 from __future__ import annotations
 
+from meetstore.api.schemas.lifecycle import DeletedOut, DeletionAcceptedOut
 from meetstore.api.schemas.responses import (
     ArtifactOut,
     BotCreatedOut,
@@ -33,6 +34,7 @@ from meetstore.services.bot_views import (
     Removed,
     StorageLocation,
 )
+from meetstore.services.erasure import ErasureAnswer
 from meetstore.services.handin import HandedIn
 from meetstore.services.ingest import SavedFile
 from meetstore.services.runtime_claims import Claim, WaitingPage
@@ -106,6 +108,11 @@ def detail(d: BotDetail) -> BotDetailOut:
                 artifacts=[ArtifactOut.model_validate(a, from_attributes=True) for a in d.artifacts],
             ),
             "webhooks": [WebhookStateOut.model_validate(w, from_attributes=True) for w in d.webhooks],
+            "retention": d.lifecycle.retention,
+            "deletion": d.lifecycle.deletion,
+            "deleted_at": rfc3339(d.lifecycle.deleted_at),
+            "expired_at": rfc3339(d.lifecycle.expired_at),
+            "media_expired_at": rfc3339(d.lifecycle.expired_at),
         }
     )
 
@@ -138,3 +145,14 @@ def claim(c: Claim) -> ClaimOut:
 
 def saved_file(f: SavedFile) -> IngestFileOut:
     return IngestFileOut.model_validate(f, from_attributes=True)
+
+
+def deletion(a: ErasureAnswer) -> DeletedOut | DeletionAcceptedOut:
+    if a.receipt is None:
+        return DeletionAcceptedOut(success=True, status="deleting", bot_id=a.bot_id)
+    message = (
+        "The bot's media and meeting data were erased."
+        if a.receipt.get("status") == "deleted"
+        else "The bot's media was erased where meetstore could; some objects were left (see the receipt)."
+    )
+    return DeletedOut.model_validate({"success": True, "message": message, "bot_id": a.bot_id, "deletion": a.receipt})

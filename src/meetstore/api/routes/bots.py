@@ -1,4 +1,4 @@
-"""Bot endpoints (MeetStream names): create, list, status, detail, remove."""
+"""Bot endpoints (MeetStream names): create, list, status, detail, remove, delete data."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from meetstore.api.deps import AccountDep, ContainerDep
 from meetstore.api.openapi import BotIdPath, errors, ok
 from meetstore.api.presenters import bots as present
 from meetstore.api.schemas.bots import CreateBotIn
+from meetstore.api.schemas.lifecycle import DeletedOut, DeletionAcceptedOut
 from meetstore.api.schemas.responses import (
     BotCreatedOut,
     BotDetailOut,
@@ -75,3 +76,41 @@ def bot_detail(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDe
 @router.get("/{bot_id}/remove_bot", response_model=RemoveBotOut, responses={**ok(RemoveBotOut), **NOT_FOUND})
 def remove_bot(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> RemoveBotOut:
     return present.removed(container.bots.remove(account_id, bot_id))
+
+
+DELETE_OUTCOMES = {
+    **ok(DeletedOut, "Erased within a few seconds: the receipt (the same receipt on a repeat)."),
+    **ok(DeletionAcceptedOut, "The erasure is under way: the receipt arrives in detail and the data_deletion webhook.", 202),
+    **errors(
+        {
+            400: "scope is not `all` or `platform`: `invalid_request`.",
+            404: "No such bot in this account: `bot_not_found`.",
+            409: "The bot is still in its meeting: `bot_in_meeting`.",
+        }
+    ),
+}
+
+
+def _delete(bot_id: str, account_id: str, container: ContainerDep, scope: str | None) -> JSONResponse:
+    answer = container.erasures.erase(account_id, bot_id, scope)
+    rendered = present.deletion(answer)
+    return JSONResponse(rendered.model_dump(mode="json", exclude_none=True), status_code=200 if answer.receipt else 202)
+
+
+SCOPE = Query(default=None, description="`all` (default) or `platform`: leave the customer's bucket untouched.")
+
+
+@router.delete("/{bot_id}/delete", response_model=None, responses=DELETE_OUTCOMES)
+def delete_bot_data(
+    bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep, scope: str | None = SCOPE
+) -> JSONResponse:
+    """Erase the bot's media and meeting data everywhere meetstore reaches (the SDK's delete_data)."""
+    return _delete(bot_id, account_id, container, scope)
+
+
+@router.get("/{bot_id}/delete_data", response_model=None, responses=DELETE_OUTCOMES)
+def delete_data(
+    bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep, scope: str | None = SCOPE
+) -> JSONResponse:
+    """The same erasure under MeetStream's reference name."""
+    return _delete(bot_id, account_id, container, scope)

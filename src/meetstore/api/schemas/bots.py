@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from meetstore.adapters.net_guard import parse_http_url
+from meetstore.domain.erasure import InvalidRetention, parse_retention
 from meetstore.errors import InvalidRequest
 from meetstore.services.bots import DEFAULT_TRANSCRIPT_PROVIDER, CreateBotInput
 
@@ -102,6 +103,21 @@ class RecordingConfigIn(BaseModel):
 
     transcript: TranscriptConfigIn | None = None
     simulated: SimulatedConfigIn | None = None
+    retention: dict[str, Any] | float | None = Field(
+        default=None,
+        description='{"type": "timed", "hours": H} (H > 0, fractions allowed), {"type": "forever"}, '
+        "or a bare number of hours; normalised to the object.",
+    )
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _retention(cls, v: object) -> dict[str, Any] | None:
+        if v is None:
+            return None
+        try:
+            return parse_retention(v).as_dict()
+        except InvalidRetention as exc:
+            raise ValueError(str(exc)) from None
 
 
 class CreateBotIn(BaseModel):

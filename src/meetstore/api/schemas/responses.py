@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from meetstore.api.schemas.lifecycle import DeletingOut, ReceiptOut, RetentionOut
+
 BotStatusName = Literal["Joining", "InMeeting", "Recording", "Leaving", "Stopped", "Error", "Done"]
 UUID_FORMAT: JsonDict = {"format": "uuid"}
 
@@ -163,6 +165,15 @@ class BotDetailOut(BotSummaryOut):
     options: dict[str, Any]
     storage: BotStorageOut
     webhooks: list[WebhookStateOut]
+    retention: RetentionOut | None = Field(
+        default=None, description="The retention pinned at hand-in (absent before the bot left)."
+    )
+    deletion: ReceiptOut | DeletingOut | None = Field(
+        default=None, description="The erasure's receipt, or `deleting` while it runs."
+    )
+    deleted_at: str | None = None
+    expired_at: str | None = None
+    media_expired_at: str | None = None
 
 
 class RetryOut(_Open):

@@ -181,3 +181,12 @@ class Artifacts:
             .limit(limit)
         )
         return list(self._s.scalars(outbox.claimable(query, postgres=self._postgres)))
+
+    def latest_live_lease(self, bot_id: str, now: datetime) -> datetime | None:
+        """When the last lease still held on one of the bot's artifacts runs out (None: none is)."""
+        latest: datetime | None = self._s.scalar(
+            select(func.max(Artifact.lease_expires_at)).where(
+                Artifact.bot_id == bot_id, Artifact.lease_owner.is_not(None), Artifact.lease_expires_at > now
+            )
+        )
+        return latest

@@ -156,3 +156,18 @@ class Bots:
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def retention_ended(self, now: datetime, limit: int) -> list[str]:
+        """Bots whose pinned retention ran out by `now` and whose media is not erased yet."""
+        return list(
+            self._s.scalars(
+                select(Bot.id)
+                .where(
+                    Bot.retention_expires_at.is_not(None),
+                    Bot.retention_expires_at <= now,
+                    Bot.deletion_requested_at.is_(None),
+                )
+                .order_by(Bot.retention_expires_at)
+                .limit(limit)
+            )
+        )

@@ -26,8 +26,11 @@ _BOT_FIELDS = (
     "meeting_data",
     "created_at",
     "left_at",
+    "deletion_requested_at",
+    "deletion_reason",
+    "retention_expires_at",
 )
-"""The bot columns the fetch endpoints read (decision, folder, video info, screenshot times)."""
+"""The bot columns the fetch endpoints read (decision, erasure, folder, video info, screenshot times)."""
 _ARTIFACT_FIELDS = (
     "id",
     "bot_id",

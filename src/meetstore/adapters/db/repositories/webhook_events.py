@@ -87,3 +87,15 @@ class WebhookEvents:
 
     def release(self, owner: str, ids: Sequence[int]) -> None:
         outbox.release(self._s, WebhookEvent, owner, ids)
+
+    def erase_of_bot(self, bot_id: str, now: datetime) -> int:
+        """Erasure: the bot's stored payloads are emptied, and what was still to be delivered is
+        given up (it would carry what was erased). How many rows."""
+        rows = list(self._s.scalars(select(WebhookEvent).where(WebhookEvent.bot_id == bot_id)))
+        for row in rows:
+            row.body = "{}"
+            if row.state == outbox.PENDING:
+                row.state = DEAD
+                row.last_error = "erased with the bot's data"
+                outbox.end_lease(row)
+        return len(rows)

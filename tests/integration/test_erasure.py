@@ -1,0 +1,145 @@
+"""Erasure through the SDK (`bots.delete_data`): the platform store, a customer bucket with and
+without s3:DeleteObject (moto, IAM enforced), and what fetch, retry and detail answer afterwards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import new_account, sdk_for
+from support.moto_s3 import MotoS3, read_write
+from support.pipeline import artifacts, pinned_bot, wait_done
+from support.servers import RunningServer
+
+FILES = {"audio.mp3": b"ID3 erase me" * 100, "chat.json": b'[{"text": "secret"}]'}
+
+
+def config_body(moto: MotoS3, bucket: str, keys: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "provider": "aws",
+        "bucket_name": bucket,
+        "region": "us-east-1",
+        "access_key_id": keys[0],
+        "secret_key": keys[1],
+        "endpoint_url": moto.endpoint,
+        "prefix": "meetstream",
+    }
+
+
+def get(server: RunningServer, api_key: str, path: str) -> httpx.Response:
+    return httpx.get(f"{server.api}{path}", headers={"Authorization": f"Token {api_key}"}, timeout=30)
+
+
+def test_platform_bot_is_erased_with_a_receipt(server: RunningServer) -> None:
+    acct = new_account(server)
+    client = sdk_for(server, acct.api_key)
+    bot = pinned_bot(server.container, acct.account_id, FILES, callback_url=None)
+    wait_done(server.container, bot.bot_id)
+    keys = {a.key for a in artifacts(server.container, bot.bot_id).values()}
+    store = server.container.platform.store
+
+    answer = client.bots.delete_data(bot.bot_id)
+
+    receipt = answer["deletion"]
+    assert answer["success"] is True and receipt["status"] == "deleted" and receipt["reason"] == "request"
+    platform = {o["location"]: o["result"] for o in receipt["objects"] if o["location"].startswith("platform:")}
+    assert platform == {f"platform:{k}": "deleted" for k in keys}
+    assert all(store.object_exists(k) is False for k in keys)
+    assert server.container.spool.names(bot.bot_id) == []
+    # Every fetch endpoint now answers media_deleted; status and detail stay.
+    for path in ("get_audio", "get_chats", "get_manifest", "get_video", "get_screenshots"):
+        resp = get(server, acct.api_key, f"/bots/{bot.bot_id}/{path}")
+        assert resp.status_code == 404 and resp.json()["code"] == "media_deleted", (path, resp.text)
+        assert resp.json()["deleted_at"]
+    detail = client.bots.detail(bot.bot_id)
+    shown = detail["deletion"]
+    shown["objects"] = [{k: v for k, v in o.items() if v is not None} for o in shown["objects"]]
+    assert shown == receipt and detail["storage"]["artifacts"] == []
+    assert detail["deleted_at"] and detail["meeting_url"] == ""
+    retry = httpx.post(
+        f"{server.api}/bots/{bot.bot_id}/retry_uploads", headers={"Authorization": f"Token {acct.api_key}"}, timeout=30
+    )
+    assert retry.status_code == 409 and retry.json()["code"] == "media_deleted"
+    # Repeating a finished erasure answers the same receipt (MeetStream's GET spelling too).
+    again = get(server, acct.api_key, f"/bots/{bot.bot_id}/delete_data")
+    assert again.status_code == 200 and again.json()["deletion"] == receipt
+
+
+def test_customer_bucket_without_delete_permission_is_partial_then_retried(
+    server: RunningServer, moto: MotoS3
+) -> None:
+    bucket = moto.make_bucket()
+    keys = moto.make_user(read_write(bucket, "meetstream"))
+    acct = new_account(server)
+    client = sdk_for(server, acct.api_key)
+    client.storage.set(config_body(moto, bucket, keys))
+    bot = pinned_bot(server.container, acct.account_id, FILES, callback_url=None)
+    wait_done(server.container, bot.bot_id)
+    stored = set(moto.keys(bucket, "meetstream/"))
+    assert len(stored) == 3  # audio, chat, manifest
+
+    first = client.bots.delete_data(bot.bot_id)["deletion"]
+
+    assert first["status"] == "partial"
+    in_bucket = {o["location"]: o for o in first["objects"] if o["location"].startswith("s3://")}
+    assert set(in_bucket) == {f"s3://{bucket}/{k}" for k in stored}
+    for o in in_bucket.values():
+        assert o["result"] == "left_in_bucket" and o["reason"] == "denied"
+        assert o["s3_error"] == "AccessDenied" and o["iam_action"] == "s3:DeleteObject"
+    assert set(moto.keys(bucket, "meetstream/")) == stored  # really left
+    assert {o["result"] for o in first["objects"] if o["location"].startswith("spool:")} <= {"deleted", "not_found"}
+
+    # The customer grants s3:DeleteObject; repeating the call retries what was left. (moto
+    # authorises a DeleteObjects call against the bucket's ARN, AWS against each key's: both.)
+    grant = {
+        "Effect": "Allow",
+        "Action": ["s3:DeleteObject"],
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/meetstream/*"],
+    }
+    moto.set_user_policy(keys[0], [*read_write(bucket, "meetstream"), grant])
+    second = client.bots.delete_data(bot.bot_id)["deletion"]
+    assert second["status"] == "deleted", second["objects"]
+    assert moto.keys(bucket, "meetstream/") == []
+    assert {o["location"] for o in second["objects"]} == {o["location"] for o in first["objects"]}
+
+
+def test_scope_platform_leaves_the_bucket_and_a_live_bot_is_refused(server: RunningServer, moto: MotoS3) -> None:
+    bucket = moto.make_bucket()
+    keys = moto.make_user(read_write(bucket, "meetstream"))
+    acct = new_account(server)
+    client = sdk_for(server, acct.api_key)
+    client.storage.set(config_body(moto, bucket, keys))
+    bot = pinned_bot(server.container, acct.account_id, FILES, callback_url=None)
+    wait_done(server.container, bot.bot_id)
+
+    resp = httpx.delete(
+        f"{server.api}/bots/{bot.bot_id}/delete?scope=platform",
+        headers={"Authorization": f"Token {acct.api_key}"},
+        timeout=30,
+    )
+    assert resp.status_code == 200, resp.text
+    left = [o for o in resp.json()["deletion"]["objects"] if o["location"].startswith("s3://")]
+    assert left and all(o["result"] == "left_in_bucket" and o["reason"] == "scope" for o in left)
+    assert len(moto.keys(bucket, "meetstream/")) == 3
+
+    bad = httpx.delete(
+        f"{server.api}/bots/{bot.bot_id}/delete?scope=everything",
+        headers={"Authorization": f"Token {acct.api_key}"},
+        timeout=30,
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_request"
+
+    live = client.bots.create({"meeting_link": "https://zoom.us/j/1", "bot_name": "live"})
+    refused = httpx.delete(
+        f"{server.api}/bots/{live['bot_id']}/delete", headers={"Authorization": f"Token {acct.api_key}"}, timeout=30
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "bot_in_meeting"
+
+
+@pytest.mark.parametrize("path", ["/bots/00000000-0000-0000-0000-000000000000/delete", "/bots/nope/delete"])
+def test_unknown_bot_is_404(sqlite_server: RunningServer, path: str) -> None:
+    acct = new_account(sqlite_server)
+    resp = httpx.delete(f"{sqlite_server.api}{path}", headers={"Authorization": f"Token {acct.api_key}"}, timeout=30)
+    assert resp.status_code == 404 and resp.json()["code"] == "bot_not_found"
