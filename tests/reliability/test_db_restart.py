@@ -58,7 +58,7 @@ def test_readyz_is_ready_then_503_while_the_database_is_down(
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["checks"] == {"database": True, "workers": True}
-    assert body["workers"] == {"upload_worker": True, "webhook_worker": True}
+    assert body["workers"] == {"upload_worker": True, "webhook_worker": True, "lifecycle_worker": True}
 
     throwaway_pg.stop_immediate()
     started = time.monotonic()
@@ -163,7 +163,11 @@ def restarts_while_uploading(
         down = time.monotonic()
         checked += during_outage(server, stranger.api_key, simulated[-1][1], simulated[-1][0])
         time.sleep(max(0.0, outage_s - (time.monotonic() - down)))
-        assert worker_threads_alive(container) == {"upload_worker": True, "webhook_worker": True}
+        assert worker_threads_alive(container) == {
+            "upload_worker": True,
+            "webhook_worker": True,
+            "lifecycle_worker": True,
+        }
         pg.start()
         outages.append(round(time.monotonic() - down, 1))
         wait_until(lambda: get(server, "/readyz").status_code == 200, 30, "ready again")
@@ -197,7 +201,11 @@ def restarts_while_uploading(
         artifacts_total += len(rows)
     for _a, _k, bucket in accounts:
         assert open_multipart_uploads(moto, bucket) == []
-    assert worker_threads_alive(container) == {"upload_worker": True, "webhook_worker": True}
+    assert worker_threads_alive(container) == {
+        "upload_worker": True,
+        "webhook_worker": True,
+        "lifecycle_worker": True,
+    }
     assert all(t.is_alive() for t in health_threads)
     figures = {
         "rounds": rounds,

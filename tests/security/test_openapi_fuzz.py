@@ -47,6 +47,9 @@ class Tenant:
     api_key: str
     bot_ids: list[str] = field(default_factory=list)
     transcript_ids: list[str] = field(default_factory=list)
+    erasable: list[str] = field(default_factory=list)
+    """Bots the erasure operations may point at: erasing the bots above would turn every later
+    fetch of them (and the presigned tokens) into media_deleted 404s."""
 
 
 @dataclass
@@ -94,6 +97,8 @@ def _seed(server: RunningServer, moto: MotoS3) -> FuzzEnv:
     for b in (done, novideo, recording, failed):
         t.bot_ids.append(b.bot_id)
         t.transcript_ids.append(b.transcript_id)
+    # Erasure reaches a Done bot (200 with a receipt), a bot in the meeting (409 bot_in_meeting).
+    t.erasable = [seed_bot(c, plat.account_id, pin="platform").bot_id for _ in range(2)] + [recording.bot_id]
     tenants.append(t)
     tokens = [c.platform.store.presign_get(k, 3600).rsplit("/files/", 1)[1] for k in list(done.data)[:6]]
 
@@ -118,10 +123,13 @@ def _seed(server: RunningServer, moto: MotoS3) -> FuzzEnv:
         )
         view = c.storage.get(acct.account_id)
         assert view is not None
-        seeded = seed_bot(c, acct.account_id, **custom_pin(view), write=moto_writer(moto, bucket))
+        seeded, erasable = (
+            seed_bot(c, acct.account_id, **custom_pin(view), write=moto_writer(moto, bucket))
+            for _ in range(2)
+        )
         if name == "gone":
             c.storage.delete(acct.account_id)
-        tenants.append(Tenant(name, acct.api_key, [seeded.bot_id], [seeded.transcript_id]))
+        tenants.append(Tenant(name, acct.api_key, [seeded.bot_id], [seeded.transcript_id], [erasable.bot_id]))
 
     # Bots in a meeting for the ingest API (external runtime: they wait for it).
     runtime_bots = []
@@ -178,6 +186,8 @@ schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 
 # A schema-valid body can still be refused 400 here: the storage configuration is validated live
 # against the bucket, and create_bot's URLs must be http(s) URLs with a host (no JSON-schema format).
+ERASING = {"DELETE /api/v1/bots/{bot_id}/delete", "GET /api/v1/bots/{bot_id}/delete_data"}
+
 ACCEPTANCE_NOT_SCHEMA_DECIDABLE = {
     "POST /internal/v1/bots/{bot_id}/claim",  # a bot is claimed once while its runtime lives (409)
     "PUT /api/v1/admin/configs",
@@ -238,10 +248,11 @@ def run_case(case: schemathesis.Case, env: FuzzEnv) -> None:
     else:
         tenant = _pick(case, "tenant", env.tenants)
         headers = api_headers(tenant.api_key)
-        _swap(case, "bot_id", tenant.bot_ids)
+        erasing = label in ERASING
+        _swap(case, "bot_id", tenant.erasable if erasing else tenant.bot_ids)
         _swap(case, "transcript_id", tenant.transcript_ids)
         platform = env.tenants[0]  # its first bot is Done with every file on the platform store
-        if _until_200(case, label, env, "bot_id", platform.bot_ids[0]):
+        if _until_200(case, label, env, "bot_id", (platform.erasable if erasing else platform.bot_ids)[0]):
             headers = api_headers(platform.api_key)
             if "transcript_id" in (case.path_parameters or {}):
                 case.path_parameters["transcript_id"] = platform.transcript_ids[0]
