@@ -1,10 +1,11 @@
-"""meetstore's command line: run | serve | worker | migrate | accounts | keys."""
+"""meetstore's command line: run | serve | worker | migrate | accounts | keys | audit."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 import typer
@@ -24,6 +25,8 @@ accounts_app = typer.Typer(help="Create accounts and manage their API keys and w
 keys_app = typer.Typer(help="Master-key operations.")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="The audit trail of an account.")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 
@@ -215,6 +218,34 @@ def accounts_revoke_key(
     finally:
         container.close()
     typer.echo(f"revoked the API key of account {account_id}")
+
+
+@audit_app.command("export")
+def audit_export(
+    account: Annotated[str, typer.Option("--account", help="The account whose trail to print.")],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only entries at or after this time (ISO 8601, e.g. 2026-12-01 or 2026-12-01T09:00:00Z)."
+        ),
+    ] = None,
+) -> None:
+    """Print the account's audit entries as JSON lines, oldest first, with the hashes that chain
+    them (each entry's prev_hash is the hash of the one before)."""
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            typer.echo(f"--since: not an ISO 8601 time: {since!r}", err=True)
+            raise typer.Exit(code=2) from None
+        start = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+    container = build_container(Settings())
+    try:
+        for event in _or_exit(lambda: container.audit_views.export(account, start)):
+            typer.echo(json.dumps(event, separators=(",", ":")))
+    finally:
+        container.close()
 
 
 T = TypeVar("T")

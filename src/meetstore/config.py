@@ -6,10 +6,12 @@ never show in a repr, a log line or an exception message.
 
 from __future__ import annotations
 
+import ipaddress
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -97,6 +99,15 @@ class Settings(BaseSettings):
     retention_sweep_s: float = Field(default=60.0, gt=0)
     """How often a worker looks for bots whose retention ran out."""
 
+    # Audit trail.
+    audit_retention_days: float = Field(default=400.0, gt=0)
+    """How long audit entries are kept."""
+    audit_flush_s: float = Field(default=1.0, gt=0, le=60)
+    """How often buffered url.issued entries are written (what a killed process can lose)."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or CIDR blocks of reverse proxies whose X-Forwarded-For is
+    believed for the audit trail's client address (empty: none; the peer's address is used)."""
+
     # Webhooks.
     webhook_max_age_s: float = 24 * 3600
     webhook_backoff_base_s: float = 2.0
@@ -163,6 +174,25 @@ class Settings(BaseSettings):
     @property
     def platform_account_ids(self) -> frozenset[str]:
         return frozenset(a.strip() for a in self.platform_aws_account_ids.split(",") if a.strip())
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"not an address or CIDR block: {part.strip()!r}") from None
+        return value
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(
+            ipaddress.ip_network(p.strip(), strict=False)
+            for p in self.trusted_proxies.split(",")
+            if p.strip()
+        )
 
     @property
     def spool_dir(self) -> Path:

@@ -29,6 +29,8 @@ from meetstore.adapters.stores import ObjectStores
 from meetstore.config import Settings
 from meetstore.runtime.simulator import SimulatedRuntime
 from meetstore.services.accounts import AccountService
+from meetstore.services.audit import AuditTrail
+from meetstore.services.audit_views import AuditViews
 from meetstore.services.bots import BotService
 from meetstore.services.changes import API_KEY, ERASURE, STORAGE, ChangeFeed
 from meetstore.services.erasure import ErasureService
@@ -38,6 +40,7 @@ from meetstore.services.handin import HandInService
 from meetstore.services.health import StorageHealth
 from meetstore.services.ingest import IngestService
 from meetstore.services.locations import Locations
+from meetstore.services.retention_config import RetentionConfigService
 from meetstore.services.retry import RetryService
 from meetstore.services.runtime_claims import RuntimeClaims
 from meetstore.services.runtime_status import RuntimeStatusService
@@ -72,7 +75,9 @@ def build_key_provider(settings: Settings) -> LocalKeyProvider | FileKeyProvider
 def runtime_token(settings: Settings) -> str:
     if settings.runtime_token is not None:
         return settings.runtime_token.get_secret_value()
-    return read_or_create(Path(settings.data_dir) / RUNTIME_TOKEN_FILE, lambda: secrets.token_urlsafe(32)).strip()
+    return read_or_create(
+        Path(settings.data_dir) / RUNTIME_TOKEN_FILE, lambda: secrets.token_urlsafe(32)
+    ).strip()
 
 
 @dataclass
@@ -105,6 +110,9 @@ class Container:
     egress: EgressGuard
     erasures: ErasureService
     erasure_work: ErasureWork
+    retention: RetentionConfigService
+    audit: AuditTrail
+    audit_views: AuditViews
     liveness: dict[str, Callable[[], bool]] = field(default_factory=dict)
     """Liveness probes of the background workers running in this process, by name (registered
     by the worker hooks while they run; read by /readyz)."""
@@ -153,24 +161,27 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
     )
     platform = build_platform_store(settings, s3)
     tx = SqlTransactions(db)
+    audit = AuditTrail(tx)
     spool = LocalSpool(settings.spool_dir)
     stores = ObjectStores(s3, platform)
     probe = S3StorageProbe(s3)
-    accounts = AccountService(tx, box, auth_cache_ttl_s=settings.auth_cache_ttl_s)
+    accounts = AccountService(tx, box, auth_cache_ttl_s=settings.auth_cache_ttl_s, audit=audit)
     metrics = PrometheusMetrics()
     metrics.watch_queues(Stats(db).queue_stats, live_after_s=max(30.0, 3 * settings.lease_seconds))
     gate = ValidationGate(settings)
-    storage = StorageConfigService(tx, box, probe, stores, metrics, settings, gate)
+    storage = StorageConfigService(tx, box, probe, stores, metrics, settings, gate, audit)
     locations = Locations(stores, storage)
     handin = HandInService(tx, spool, stores, PyAvProbe(), settings)
     runtime_status = RuntimeStatusService(tx, settings, handin)
     ingest = IngestService(tx, spool)
     claims = RuntimeClaims(tx, settings)
     runtime = SimulatedRuntime(settings, runtime_status, ingest, handin, claims)
-    health = StorageHealth(tx, settings, probe, storage, metrics)
+    health = StorageHealth(tx, settings, probe, storage, metrics, audit)
     janitor = SpoolJanitor(tx, spool, settings)
-    uploads = UploadService(tx, spool, settings, locations, janitor, metrics, before_upload=health.ensure_recent)
-    fetch = FetchService(tx, FetchReads(db), settings, locations, metrics)
+    uploads = UploadService(
+        tx, spool, settings, locations, janitor, metrics, before_upload=health.ensure_recent
+    )
+    fetch = FetchService(tx, FetchReads(db), settings, locations, metrics, audit)
     changes = ChangeFeed(tx)
     changes.subscribe(ERASURE, fetch.final.forget_account)
     changes.subscribe(API_KEY, accounts.forget_account)
@@ -196,7 +207,7 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
         bots=BotService(tx, settings),
         uploads=uploads,
         janitor=janitor,
-        retry=RetryService(tx, spool, settings),
+        retry=RetryService(tx, spool, settings, audit=audit),
         fetch=fetch,
         webhooks=WebhookService(tx, settings, accounts, metrics),
         health=health,
@@ -204,7 +215,10 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
         runtime_claims=claims,
         egress=egress,
         erasures=ErasureService(tx, settings, on_requested=fetch.final.forget_account),
-        erasure_work=ErasureWork(tx, spool, locations, settings),
+        erasure_work=ErasureWork(tx, spool, locations, settings, audit),
+        retention=RetentionConfigService(tx, settings, audit),
+        audit=audit,
+        audit_views=AuditViews(tx, settings),
     )
 
 
@@ -217,14 +231,23 @@ def background_hooks(*, with_workers: bool) -> list[Hook]:
     upload, webhook, health, lifecycle and simulated-recording loops (the upload loop only while
     `MEETSTORE_UPLOAD_WORKER` is on)."""
     if not with_workers:
-        return [change_loop()]
-    return [change_loop(), upload_loops(), webhook_loops(), health_loop(), lifecycle_loops(), simulation_loop()]
+        return [change_loop(), audit_loop()]
+    return [
+        change_loop(),
+        audit_loop(),
+        upload_loops(),
+        webhook_loops(),
+        health_loop(),
+        lifecycle_loops(),
+        simulation_loop(),
+    ]
 
 
 def worker_hooks(*, concurrency: int | None = None, grace_s: float = 10.0) -> list[Hook]:
     """What `meetstore worker` runs: the same loops as an API process, without the API."""
     return [
         change_loop(),
+        audit_loop(),
         upload_loops(concurrency=concurrency, grace_s=grace_s),
         webhook_loops(),
         health_loop(),
@@ -243,6 +266,19 @@ def change_loop() -> Hook:
         watcher = ChangeWatcher(container.changes, container.settings.change_poll_s)
         watcher.start()
         return watcher.stop
+
+    return start
+
+
+def audit_loop() -> Hook:
+    """Write buffered url.issued entries every `audit_flush_s`, and what is left at shutdown."""
+
+    def start(container: Container) -> Callable[[], None]:
+        from meetstore.worker.audit import AuditFlusher
+
+        flusher = AuditFlusher(container.audit, container.settings.audit_flush_s)
+        flusher.start()
+        return flusher.stop
 
     return start
 
@@ -330,7 +366,9 @@ def lifecycle_loops() -> Hook:
     def start(container: Container) -> Callable[[], None]:
         from meetstore.worker.lifecycle import LifecycleWorker
 
-        worker = LifecycleWorker(container.erasure_work, container.erasures, container.settings)
+        worker = LifecycleWorker(
+            container.erasure_work, container.erasures, container.audit_views, container.settings
+        )
         worker.start()
         container.liveness[LIFECYCLE_PROBE] = worker.alive
 

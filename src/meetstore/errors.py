@@ -69,6 +69,16 @@ class StorageNotConfigured(NotFound):
     code = "storage_not_configured"
 
 
+class RetentionNotConfigured(NotFound):
+    code = "retention_not_configured"
+
+
+class NoRetention(NotFound):
+    """The account's media is kept forever: there is no expiry for a lifecycle rule to say."""
+
+    code = "no_retention"
+
+
 class ArtifactNotFound(NotFound):
     code = "artifact_not_found"
 
@@ -127,6 +137,12 @@ class RetryOfErasedMedia(Conflict):
 
 class BotInMeeting(Conflict):
     code = "bot_in_meeting"
+
+
+class PrefixRequired(Conflict):
+    """A bucket lifecycle rule for an empty prefix would expire the whole bucket."""
+
+    code = "prefix_required"
 
 
 class RateLimited(MeetstoreError):

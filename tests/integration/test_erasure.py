@@ -3,29 +3,15 @@ without s3:DeleteObject (moto, IAM enforced), and what fetch, retry and detail a
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from conftest import new_account, sdk_for
-from support.moto_s3 import MotoS3, read_write
-from support.pipeline import artifacts, pinned_bot, wait_done
+from support.moto_s3 import MotoS3, may_delete, read_write
+from support.pipeline import artifacts, events, pinned_bot, storage_body, wait_done
 from support.servers import RunningServer
 
 FILES = {"audio.mp3": b"ID3 erase me" * 100, "chat.json": b'[{"text": "secret"}]'}
-
-
-def config_body(moto: MotoS3, bucket: str, keys: tuple[str, str]) -> dict[str, Any]:
-    return {
-        "provider": "aws",
-        "bucket_name": bucket,
-        "region": "us-east-1",
-        "access_key_id": keys[0],
-        "secret_key": keys[1],
-        "endpoint_url": moto.endpoint,
-        "prefix": "meetstream",
-    }
 
 
 def get(server: RunningServer, api_key: str, path: str) -> httpx.Response:
@@ -46,7 +32,7 @@ def test_platform_bot_is_erased_with_a_receipt(server: RunningServer) -> None:
     assert answer["success"] is True and receipt["status"] == "deleted" and receipt["reason"] == "request"
     platform = {o["location"]: o["result"] for o in receipt["objects"] if o["location"].startswith("platform:")}
     assert platform == {f"platform:{k}": "deleted" for k in keys}
-    assert all(store.object_exists(k) is False for k in keys)
+    assert all(not store.keys_under(k) for k in keys)
     assert server.container.spool.names(bot.bot_id) == []
     # Every fetch endpoint now answers media_deleted; status and detail stay.
     for path in ("get_audio", "get_chats", "get_manifest", "get_video", "get_screenshots"):
@@ -74,7 +60,7 @@ def test_customer_bucket_without_delete_permission_is_partial_then_retried(
     keys = moto.make_user(read_write(bucket, "meetstream"))
     acct = new_account(server)
     client = sdk_for(server, acct.api_key)
-    client.storage.set(config_body(moto, bucket, keys))
+    client.storage.set(storage_body(moto.endpoint, bucket, keys))
     bot = pinned_bot(server.container, acct.account_id, FILES, callback_url=None)
     wait_done(server.container, bot.bot_id)
     stored = set(moto.keys(bucket, "meetstream/"))
@@ -91,14 +77,8 @@ def test_customer_bucket_without_delete_permission_is_partial_then_retried(
     assert set(moto.keys(bucket, "meetstream/")) == stored  # really left
     assert {o["result"] for o in first["objects"] if o["location"].startswith("spool:")} <= {"deleted", "not_found"}
 
-    # The customer grants s3:DeleteObject; repeating the call retries what was left. (moto
-    # authorises a DeleteObjects call against the bucket's ARN, AWS against each key's: both.)
-    grant = {
-        "Effect": "Allow",
-        "Action": ["s3:DeleteObject"],
-        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/meetstream/*"],
-    }
-    moto.set_user_policy(keys[0], [*read_write(bucket, "meetstream"), grant])
+    # The customer grants s3:DeleteObject; repeating the call retries what was left.
+    moto.set_user_policy(keys[0], [*read_write(bucket, "meetstream"), may_delete(bucket, "meetstream")])
     second = client.bots.delete_data(bot.bot_id)["deletion"]
     assert second["status"] == "deleted", second["objects"]
     assert moto.keys(bucket, "meetstream/") == []
@@ -110,7 +90,7 @@ def test_scope_platform_leaves_the_bucket_and_a_live_bot_is_refused(server: Runn
     keys = moto.make_user(read_write(bucket, "meetstream"))
     acct = new_account(server)
     client = sdk_for(server, acct.api_key)
-    client.storage.set(config_body(moto, bucket, keys))
+    client.storage.set(storage_body(moto.endpoint, bucket, keys))
     bot = pinned_bot(server.container, acct.account_id, FILES, callback_url=None)
     wait_done(server.container, bot.bot_id)
 
@@ -143,3 +123,68 @@ def test_unknown_bot_is_404(sqlite_server: RunningServer, path: str) -> None:
     acct = new_account(sqlite_server)
     resp = httpx.delete(f"{sqlite_server.api}{path}", headers={"Authorization": f"Token {acct.api_key}"}, timeout=30)
     assert resp.status_code == 404 and resp.json()["code"] == "bot_not_found"
+
+
+def test_versioned_bucket_keeps_versions_until_the_policy_allows_deleting_them(
+    server: RunningServer, moto: MotoS3
+) -> None:
+    bucket = moto.make_bucket()
+    moto.admin.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    keys = moto.make_user(read_write(bucket, "meetstream"))
+    acct = new_account(server)
+    client = sdk_for(server, acct.api_key)
+    client.storage.set(storage_body(moto.endpoint, bucket, keys))
+    bot = pinned_bot(server.container, acct.account_id, FILES, callback_url=None)
+    wait_done(server.container, bot.bot_id)
+    stored = set(moto.keys(bucket, "meetstream/"))
+    moto.set_user_policy(keys[0], [*read_write(bucket, "meetstream"), may_delete(bucket, "meetstream")])
+
+    first = client.bots.delete_data(bot.bot_id)["deletion"]
+
+    # The current objects are gone (a delete marker hides them), their versions are not.
+    in_bucket = [o for o in first["objects"] if o["location"].startswith("s3://")]
+    assert {o["location"] for o in in_bucket} == {f"s3://{bucket}/{k}" for k in stored}
+    assert all(o["result"] == "delete_marker" for o in in_bucket), in_bucket
+    assert first["status"] == "partial"
+    assert moto.keys(bucket, "meetstream/") == []
+    versions = moto.admin.list_object_versions(Bucket=bucket, Prefix="meetstream/")
+    assert {v["Key"] for v in versions.get("Versions", [])} == stored
+
+    versions_too = may_delete(bucket, "meetstream", "s3:ListBucketVersions", "s3:DeleteObjectVersion")
+    moto.set_user_policy(keys[0], [*read_write(bucket, "meetstream"), versions_too])
+    second = client.bots.delete_data(bot.bot_id)["deletion"]
+    assert second["status"] == "deleted", second["objects"]
+    left = moto.admin.list_object_versions(Bucket=bucket, Prefix="meetstream/")
+    assert left.get("Versions", []) == [] and left.get("DeleteMarkers", []) == []
+
+
+def test_a_failed_upload_whose_spool_copy_is_gone_is_erased_with_not_found(server: RunningServer, moto: MotoS3) -> None:
+    bucket = moto.make_bucket()
+    keys = moto.make_user(read_write(bucket, "meetstream"))
+    acct = new_account(server)
+    client = sdk_for(server, acct.api_key)
+    client.storage.set(storage_body(moto.endpoint, bucket, keys))
+    # The customer's policy loses s3:PutObject: every upload fails (reading and listing still work).
+    read_only = [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [f"arn:aws:s3:::{bucket}"]},
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{bucket}/*"]},
+    ]
+    moto.set_user_policy(keys[0], read_only)
+    bot = pinned_bot(server.container, acct.account_id, FILES, callback_url="https://example.com/hook")
+    wait_done(server.container, bot.bot_id)
+    assert {a.state for a in artifacts(server.container, bot.bot_id).values()} == {"failed"}
+    (server.container.settings.spool_dir / bot.bot_id / "audio.mp3").unlink()  # the disk lost it
+
+    receipt = client.bots.delete_data(bot.bot_id)["deletion"]
+
+    results = {o["location"]: o["result"] for o in receipt["objects"]}
+    assert results["spool:audio.mp3"] == "not_found" and results["spool:chat.json"] == "deleted"
+    # Never written to the bucket, and the listing shows it: not_found, no DeleteObject needed.
+    assert {r for loc, r in results.items() if loc.startswith("s3://")} == {"not_found"}
+    assert receipt["status"] == "deleted"
+    assert server.container.spool.names(bot.bot_id) == []
+    assert moto.keys(bucket, "meetstream/") == []
+    # The data_deletion webhook carries the same receipt.
+    sent = [e for e in events(server.container, bot.bot_id) if e.get("event") == "data_deletion"]
+    assert len(sent) == 1 and sent[0]["deletion"] == receipt and sent[0]["reason"] == "request"
+    assert sent[0]["bot_id"] == bot.bot_id

@@ -36,6 +36,7 @@ from support.pipeline import (
     wait_done,
     wait_until,
 )
+from support.processes import worker_env
 from support.servers import RunningServer
 
 MB = 1024 * 1024
@@ -132,28 +133,6 @@ def test_checksummed_bodies_are_hashed_once_and_still_signed(
 
 
 # --- a real worker process, killed or stopped mid-upload ----------------------------------------------
-
-
-def worker_env(container: Container, **extra: str) -> dict[str, str]:
-    s = container.settings
-    assert s.master_key is not None
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETSTORE_")}
-    env.update(
-        {
-            "MEETSTORE_DATA_DIR": str(s.data_dir),
-            "MEETSTORE_DATABASE_URL": s.resolved_database_url,
-            "MEETSTORE_MASTER_KEY": s.master_key.get_secret_value(),
-            "MEETSTORE_ALLOW_PRIVATE_ENDPOINTS": "true",
-            "MEETSTORE_MULTIPART_THRESHOLD_MB": str(s.multipart_threshold_mb),
-            "MEETSTORE_MULTIPART_CHUNKSIZE_MB": str(s.multipart_chunksize_mb),
-            "MEETSTORE_TRANSFER_MAX_CONCURRENCY": str(s.transfer_max_concurrency),
-            "MEETSTORE_LEASE_SECONDS": str(s.lease_seconds),
-            "MEETSTORE_POLL_INTERVAL_S": "0.05",
-            "MEETSTORE_LOG_LEVEL": "WARNING",
-        }
-    )
-    env.update(extra)
-    return env
 
 
 @pytest.fixture

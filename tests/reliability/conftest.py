@@ -6,21 +6,24 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
 from meetstore.adapters.db.migrate import upgrade
-from meetstore.container import build_container
+from meetstore.container import Container, build_container
 
 from conftest import new_account, sdk_for, settings_for
 from support.moto_s3 import MotoS3, read_write
 from support.pg_throwaway import PostgresUnavailable, ThrowawayPostgres
 from support.pipeline import storage_body
+from support.processes import worker_env
 from support.servers import RunningServer, start_server
 
 MB = 1024 * 1024
@@ -190,3 +193,47 @@ class HashingChunks:
     @property
     def sha256(self) -> str:
         return self._h.hexdigest()
+
+
+class Workers:
+    """`meetstore worker` child processes; their stderr goes to a file (a pipe could fill up)."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+
+    def spawn(self, container: Container) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"worker-{len(self.procs)}.log").open("wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "meetstore.cli", "worker", "--concurrency", "1", "--grace", "5"],
+            env=worker_env(
+                container, MEETSTORE_UPLOAD_BACKOFF_BASE_S="0.05", MEETSTORE_UPLOAD_BACKOFF_MAX_S="0.5"
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        self.procs.append((proc, log))
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+    def close(self) -> None:
+        for proc, log in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+            log.close()
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Workers]:
+    w = Workers(tmp_path)
+    yield w
+    w.close()

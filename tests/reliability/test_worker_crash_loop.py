@@ -16,20 +16,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from meetstore.adapters.db.tables import Artifact
-from meetstore.container import Container
 from meetstore.worker.uploads import UploadWorker
 
-from .conftest import HashingChunks, admin, configure_custom, object_sha256, open_multipart_uploads
+from .conftest import HashingChunks, Workers, admin, configure_custom, object_sha256, open_multipart_uploads
 from support.moto_s3 import MotoS3
 from support.pipeline import artifacts, events, pinned_bot, wait_done
 from support.servers import RunningServer
@@ -42,71 +40,6 @@ SETTINGS: dict[str, Any] = {
     "transfer_max_concurrency": 1,
     "lease_seconds": 2.0,
 }
-
-
-def worker_env(container: Container) -> dict[str, str]:
-    s = container.settings
-    assert s.master_key is not None
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETSTORE_")}
-    env.update(
-        {
-            "MEETSTORE_DATA_DIR": str(s.data_dir),
-            "MEETSTORE_DATABASE_URL": s.resolved_database_url,
-            "MEETSTORE_MASTER_KEY": s.master_key.get_secret_value(),
-            "MEETSTORE_ALLOW_PRIVATE_ENDPOINTS": "true",
-            "MEETSTORE_MULTIPART_THRESHOLD_MB": str(s.multipart_threshold_mb),
-            "MEETSTORE_MULTIPART_CHUNKSIZE_MB": str(s.multipart_chunksize_mb),
-            "MEETSTORE_TRANSFER_MAX_CONCURRENCY": str(s.transfer_max_concurrency),
-            "MEETSTORE_LEASE_SECONDS": str(s.lease_seconds),
-            "MEETSTORE_POLL_INTERVAL_S": "0.05",
-            "MEETSTORE_UPLOAD_BACKOFF_BASE_S": "0.05",
-            "MEETSTORE_UPLOAD_BACKOFF_MAX_S": "0.5",
-            "MEETSTORE_LOG_LEVEL": "WARNING",
-        }
-    )
-    return env
-
-
-class Workers:
-    """`meetstore worker` child processes; their stderr goes to a file (a pipe could fill up)."""
-
-    def __init__(self, logs: Path) -> None:
-        self.logs = logs
-        self.procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
-
-    def spawn(self, container: Container) -> subprocess.Popen[bytes]:
-        log = (self.logs / f"worker-{len(self.procs)}.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "meetstore.cli", "worker", "--concurrency", "1", "--grace", "5"],
-            env=worker_env(container),
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        self.procs.append((proc, log))
-        return proc
-
-    def stop(self, proc: subprocess.Popen[bytes]) -> None:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-    def close(self) -> None:
-        for proc, log in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-            log.close()
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Workers]:
-    w = Workers(tmp_path)
-    yield w
-    w.close()
 
 
 @dataclass

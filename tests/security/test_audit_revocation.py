@@ -6,9 +6,6 @@ process reads every `change_poll_s`."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
@@ -25,20 +22,10 @@ from conftest import new_account, sdk_for
 from support.fault_proxy import FaultProxy
 from support.moto_s3 import MotoS3, read_write
 from support.pipeline import artifacts, pinned_bot, random_chunks, storage_body, wait_done, wait_until
+from support.processes import cli
 from support.servers import RunningServer
 
 MB = 1024 * 1024
-
-
-def _cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in a process of its own, on the server's database."""
-    s = server.container.settings
-    env = {**os.environ, "MEETSTORE_DATA_DIR": str(s.data_dir), "MEETSTORE_DATABASE_URL": s.resolved_database_url}
-    if s.master_key is not None:
-        env["MEETSTORE_MASTER_KEY"] = s.master_key.get_secret_value()
-    return subprocess.run(
-        [sys.executable, "-m", "meetstore.cli", *args], env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def _status(server: RunningServer, api_key: str) -> int:
@@ -52,19 +39,19 @@ def test_finding_14_rotate_and_revoke_reach_a_running_server(
     acct = new_account(server)
     assert _status(server, acct.api_key) == 200  # cached in the server from here on
 
-    rotated = _cli(server, "accounts", "rotate-key", acct.account_id, "--json")
+    rotated = cli(server, "accounts", "rotate-key", acct.account_id, "--json")
     assert rotated.returncode == 0, rotated.stderr
     new_key = json.loads(rotated.stdout)["api_key"]
     assert new_key != acct.api_key and new_key.startswith("ms_")
     wait_until(lambda: _status(server, acct.api_key) == 403, timeout=5, what="the old key refused")
     assert _status(server, new_key) == 200
 
-    revoked = _cli(server, "accounts", "revoke-key", acct.account_id)
+    revoked = cli(server, "accounts", "revoke-key", acct.account_id)
     assert revoked.returncode == 0, revoked.stderr
     assert new_key not in revoked.stdout + revoked.stderr
     wait_until(lambda: _status(server, new_key) == 403, timeout=5, what="the revoked key refused")
 
-    missing = _cli(server, "accounts", "revoke-key", "00000000-0000-0000-0000-000000000000")
+    missing = cli(server, "accounts", "revoke-key", "00000000-0000-0000-0000-000000000000")
     assert missing.returncode == 1 and "No such account" in missing.stderr
 
 

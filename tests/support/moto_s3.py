@@ -235,3 +235,13 @@ def make_role(moto: MotoS3, external_id: str, statements: list[dict[str, Any]]) 
             PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
         )
     return arn
+
+
+def may_delete(bucket: str, prefix: str, *actions: str) -> dict[str, Any]:
+    """A statement letting the user delete under `prefix` (s3:DeleteObject, plus `actions`). moto
+    authorises a DeleteObjects call against the bucket's ARN, AWS against each key's: both."""
+    return {
+        "Effect": "Allow",
+        "Action": ["s3:DeleteObject", *actions],
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/{prefix}/*"],
+    }

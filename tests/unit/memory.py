@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from meetstore.domain.audit import GENESIS, AuditEntry, chain
 from meetstore.domain.ports import MultipartCleanup, SpoolFile
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import BotWithArtifact, NewArtifact, NewBot
@@ -31,6 +32,7 @@ class Account:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     revoked_at: datetime | None = None
     retention: dict[str, Any] | None = None
+    audit_head: str | None = None
 
 
 @dataclass
@@ -148,6 +150,7 @@ class Database:
         self.artifacts: list[Artifact] = []
         self.events: list[WebhookEvent] = []
         self.changes: list[tuple[int, str, str, datetime]] = []
+        self.audit: list[AuditRow] = []
         self.ids = itertools.count(1)
         self.lock = threading.RLock()
 
@@ -238,7 +241,9 @@ class WebhookEvents:
     def add(
         self, *, account_id: str, bot_id: str | None, event: str, callback_url: str, body: str, now: datetime
     ) -> WebhookEvent:
-        row = WebhookEvent(next(self._db.ids), account_id, bot_id, event, callback_url, body, next_attempt_at=now)
+        row = WebhookEvent(
+            next(self._db.ids), account_id, bot_id, event, callback_url, body, next_attempt_at=now
+        )
         self._db.events.append(row)
         return row
 
@@ -263,8 +268,82 @@ class Changes:
         return pruned
 
 
+@dataclass
+class AuditRow:
+    id: int
+    account_id: str
+    at: datetime
+    action: str
+    actor: dict[str, Any]
+    bot_id: str | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class Audit:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def append(self, account_id: str, entries: Sequence[AuditEntry]) -> int:
+        account = self._db.accounts.get(account_id)
+        if account is None or not entries:
+            return 0
+        for e in chain(account.audit_head or GENESIS, entries):
+            row = AuditRow(
+                next(self._db.ids),
+                account_id,
+                e.at,
+                e.action,
+                dict(e.actor),
+                e.bot_id,
+                e.detail,
+                e.prev_hash,
+                e.hash,
+            )
+            self._db.audit.append(row)
+            account.audit_head = e.hash
+        return len(entries)
+
+    def page(
+        self,
+        account_id: str,
+        *,
+        before_id: int | None,
+        limit: int,
+        bot_id: str | None = None,
+        action: str | None = None,
+    ) -> list[AuditRow]:
+        rows = [
+            r
+            for r in reversed(self._db.audit)
+            if r.account_id == account_id
+            and (before_id is None or r.id < before_id)
+            and (bot_id is None or r.bot_id == bot_id)
+            and (action is None or r.action == action)
+        ]
+        return rows[:limit]
+
+    def since(
+        self, account_id: str, since: datetime | None, *, after_id: int = 0, limit: int
+    ) -> list[AuditRow]:
+        rows = [
+            r
+            for r in self._db.audit
+            if r.account_id == account_id and r.id > after_id and (since is None or r.at >= since)
+        ]
+        return rows[:limit]
+
+    def drop_older_than(self, cutoff: datetime) -> int:
+        kept = [r for r in self._db.audit if r.at >= cutoff]
+        dropped = len(self._db.audit) - len(kept)
+        self._db.audit = kept
+        return dropped
+
+
 class Transaction:
     def __init__(self, db: Database) -> None:
+        self.audit = Audit(db)
         self.changes = Changes(db)
         self.accounts = Accounts(db)
         self.storage_configs = StorageConfigs(db)
@@ -306,7 +385,9 @@ class Reads:
         bot = self._db.bots.get(bot_id)
         if bot is None or bot.account_id != account_id:
             return None
-        rows = sorted((a for a in self._db.artifacts if a.bot_id == bot_id and a.kind == kind), key=lambda a: a.seq)
+        rows = sorted(
+            (a for a in self._db.artifacts if a.bot_id == bot_id and a.kind == kind), key=lambda a: a.seq
+        )
         account = self._db.accounts.get(account_id)
         return BotWithArtifact(
             bot=bot,

@@ -402,3 +402,14 @@ def test_normalise_prefix_refusals(raw: str) -> None:
 def test_bot_id_examples_are_uuids() -> None:
     assert str(uuid.UUID(BOT)) == BOT and str(uuid.UUID(TID)) == TID
 
+
+
+def test_bot_listing_prefix_is_the_category_folder_and_the_bot_id() -> None:
+    from meetstore.domain.key_layout import bot_listing_prefix
+
+    bot = "4a1f1918-56bb-4349-840d-4847c43732aa"
+    assert bot_listing_prefix(f"m/e/{bot}_audio.mp3", bot) == f"m/e/{bot}_"
+    assert bot_listing_prefix(f"{bot}_screenshots/00001.png", bot) == f"{bot}_"
+    for wrong in (f"m/x{bot}_audio.mp3", "m/other_audio.mp3"):
+        with pytest.raises(ValueError):
+            bot_listing_prefix(wrong, bot)

@@ -24,6 +24,7 @@ from meetstore.errors import (
     Remedy,
     UploadFailed,
 )
+from meetstore.services.audit import AuditTrail
 from meetstore.services.fetch import FetchService
 from meetstore.services.handin import HandInService
 from meetstore.services.locations import Locations
@@ -60,11 +61,12 @@ class World:
         self.stores = Stores()
         self.clock = Clock()
         self.metrics = Metrics()
-        storage = StorageConfigService(self.tx, box=None, probe=None, stores=self.stores, metrics=self.metrics, settings=self.settings, gate=ValidationGate(self.settings))  # type: ignore[arg-type]
+        self.audit = AuditTrail(self.tx)
+        storage = StorageConfigService(self.tx, box=None, probe=None, stores=self.stores, metrics=self.metrics, settings=self.settings, gate=ValidationGate(self.settings), audit=self.audit)  # type: ignore[arg-type]
         self.locations = Locations(self.stores, storage)
         self.handin = HandInService(self.tx, self.spool, self.stores, MediaProbe(), self.settings, clock=self.clock)
-        self.retry = RetryService(self.tx, self.spool, self.settings, clock=self.clock)
-        self.fetch = FetchService(self.tx, Reads(self.db), self.settings, self.locations, self.metrics)
+        self.retry = RetryService(self.tx, self.spool, self.settings, audit=self.audit, clock=self.clock)
+        self.fetch = FetchService(self.tx, Reads(self.db), self.settings, self.locations, self.metrics, self.audit)
 
     def bot(self, **fields: object) -> str:
         bot_id = str(uuid.uuid4())

@@ -15,10 +15,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from meetstore.api.client_address import client_address
 from meetstore.api.limits import RequestLimits
 from meetstore.container import Container
+from meetstore.domain.audit import Actor
 from meetstore.errors import InvalidApiKey, InvalidRequest, NotAuthenticated
-from meetstore.services.accounts import AccountService
+from meetstore.services.accounts import AccountService, api_key_id, hash_api_key
+from meetstore.services.audit import ACTOR
 
 log = logging.getLogger("meetstore.api.auth")
 
@@ -67,6 +70,13 @@ async def current_account(request: Request) -> str:
             [{"field": "Authorization", "message": "sent more than once"}],
         )
     api_key = api_key_of(headers[0] if headers else None)
+    # Who is acting, for the audit trail of whatever this request does (services read ACTOR).
+    ACTOR.set(
+        Actor(
+            api_key_id(hash_api_key(api_key)),
+            client_address(request, container.settings.trusted_proxy_networks),
+        )
+    )
     account_id = cached_account(request.app, api_key)
     if account_id is None:
         address = request.client.host if request.client is not None else ""

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Path
 from pydantic import BaseModel
 
+from meetstore.api.schemas.lifecycle import RetentionConfigIn
 from meetstore.api.schemas.responses import ErrorOut
 
 Responses = dict[int | str, dict[str, Any]]
@@ -124,6 +125,12 @@ def complete(doc: dict[str, Any]) -> dict[str, Any]:
     )
     for name in ("HTTPValidationError", "ValidationError"):
         components.get("schemas", {}).pop(name, None)
+    # A body model a handler validates itself (PUT /admin/configs?config_type=retention) is not
+    # seen by FastAPI; its schema is referenced from the route's `openapi_extra`.
+    components.setdefault("schemas", {}).setdefault(
+        RetentionConfigIn.__name__,
+        RetentionConfigIn.model_json_schema(ref_template="#/components/schemas/{model}"),
+    )
 
     for path, ops in doc.get("paths", {}).items():
         for op in ops.values():

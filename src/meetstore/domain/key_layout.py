@@ -83,3 +83,24 @@ def collection_prefix(
     if suffix == "transcription":
         folder += f"{_safe_segment(provider, 'provider')}/{_safe_segment(transcript_id, 'transcript id')}/"
     return folder
+
+
+def category_folders(prefixes: CategoryPrefixes) -> list[str]:
+    """Every distinct folder the account's objects are written under ('' when a category's prefix
+    is empty: its objects start at the bucket's root), in category order."""
+    folders: list[str] = []
+    for category in CATEGORY_OF.values():
+        folder = _join(prefixes.for_category(category), "")
+        if folder not in folders:
+            folders.append(folder)
+    return folders
+
+
+def bot_listing_prefix(key: str, bot_id: str) -> str:
+    """The prefix under which every object of `bot_id` in `key`'s category lies: `{p}/{bot_id}_`
+    (a key's first segment after the prefix always starts with `{bot_id}_`)."""
+    marker = f"{_safe_segment(bot_id, 'bot id')}_"
+    at = key.find(marker)
+    if at < 0 or (at > 0 and key[at - 1] != "/"):
+        raise ValueError(f"{key!r} is not a key of bot {bot_id}")
+    return key[: at + len(marker)]

@@ -100,8 +100,9 @@ class ObjectStore(Protocol):
         what happened to each. S3OperationError only for a transient failure."""
         ...
 
-    def object_exists(self, key: str) -> bool | None:
-        """Whether `key` is stored; None when the store will not say (no read permission)."""
+    def keys_under(self, prefix: str) -> set[str] | None:
+        """Every key stored that starts with `prefix`; None when the store will not list them
+        (no s3:ListBucket). S3OperationError only for a transient failure."""
         ...
 
 

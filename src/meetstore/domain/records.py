@@ -21,6 +21,7 @@ class AccountRecord(Protocol):
     created_at: datetime
     revoked_at: datetime | None
     retention: dict[str, Any] | None
+    audit_head: str | None
 
 
 class StorageConfigRecord(Protocol):
@@ -137,5 +138,18 @@ class ErasureRecord(Protocol):
     lease_expires_at: datetime | None
     objects: dict[str, Any]
     requested_at: datetime
+    requested_by: dict[str, Any] | None
     finished_at: datetime | None
     last_error: str | None
+
+
+class AuditEventRecord(Protocol):
+    id: int
+    account_id: str
+    at: datetime
+    action: str
+    actor: dict[str, Any]
+    bot_id: str | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from meetstore.domain.audit import AuditEntry
 from meetstore.domain.records import (
     AccountRecord,
     ArtifactRecord,
+    AuditEventRecord,
     BotRecord,
     ErasureRecord,
     StorageConfigRecord,
@@ -24,7 +26,9 @@ from meetstore.domain.records import (
 
 
 class AccountQueries(Protocol):
-    def add(self, *, id: str, name: str, api_key_hash: str, webhook_secret_ct: bytes, now: datetime) -> None: ...
+    def add(
+        self, *, id: str, name: str, api_key_hash: str, webhook_secret_ct: bytes, now: datetime
+    ) -> None: ...
 
     def get(self, account_id: str, *, lock: bool = False) -> AccountRecord | None: ...
 
@@ -95,7 +99,12 @@ class BotQueries(Protocol):
     def by_transcript(self, transcript_id: str, account_id: str) -> BotRecord | None: ...
 
     def waiting_for_runtime(
-        self, runtime: str, status: str, unseen_since: datetime, after: tuple[datetime, str] | None, limit: int
+        self,
+        runtime: str,
+        status: str,
+        unseen_since: datetime,
+        after: tuple[datetime, str] | None,
+        limit: int,
     ) -> list[BotRecord]:
         """Bots of `runtime` ("external" or "simulated") in `status` that have not left and whose
         claim (if any) lapsed: no runtime seen since `unseen_since`. Oldest first."""
@@ -235,12 +244,22 @@ class WebhookEventQueries(Protocol):
 
 class ErasureQueries(Protocol):
     def add(
-        self, *, bot_id: str, account_id: str, reason: str, scope: str, objects: dict[str, object], now: datetime
+        self,
+        *,
+        bot_id: str,
+        account_id: str,
+        reason: str,
+        scope: str,
+        objects: dict[str, object],
+        requested_by: dict[str, str | None] | None,
+        now: datetime,
     ) -> ErasureRecord: ...
 
     def latest_of_bot(self, bot_id: str) -> ErasureRecord | None: ...
 
-    def claim_due(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[tuple[ErasureRecord, bool]]:
+    def claim_due(
+        self, owner: str, limit: int, now: datetime, lease: timedelta
+    ) -> list[tuple[ErasureRecord, bool]]:
         """Lease up to `limit` due erasures; each with whether it was taken over."""
         ...
 
@@ -249,6 +268,32 @@ class ErasureQueries(Protocol):
     def renew(self, owner: str, ids: Sequence[int], expires_at: datetime) -> set[int]: ...
 
     def release(self, owner: str, ids: Sequence[int]) -> None: ...
+
+
+class AuditQueries(Protocol):
+    def append(self, account_id: str, entries: Sequence[AuditEntry]) -> int:
+        """Chain and store `entries` after the account's head (its row locked); 0 if it is gone."""
+        ...
+
+    def page(
+        self,
+        account_id: str,
+        *,
+        before_id: int | None,
+        limit: int,
+        bot_id: str | None = None,
+        action: str | None = None,
+    ) -> Sequence[AuditEventRecord]:
+        """Newest first, ids below `before_id`."""
+        ...
+
+    def since(
+        self, account_id: str, since: datetime | None, *, after_id: int = 0, limit: int
+    ) -> Sequence[AuditEventRecord]:
+        """Oldest first from `since`, ids above `after_id`."""
+        ...
+
+    def drop_older_than(self, cutoff: datetime) -> int: ...
 
 
 class HeartbeatQueries(Protocol):
@@ -295,6 +340,9 @@ class Transaction(Protocol):
 
     @property
     def erasures(self) -> ErasureQueries: ...
+
+    @property
+    def audit(self) -> AuditQueries: ...
 
     @property
     def heartbeats(self) -> HeartbeatQueries: ...

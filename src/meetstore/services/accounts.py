@@ -28,6 +28,7 @@ from meetstore.domain.clock import SystemClock
 from meetstore.domain.ports import SecretBox
 from meetstore.domain.repositories import Transactions
 from meetstore.errors import InvalidApiKey, NotFound
+from meetstore.services.audit import ACTOR, AuditTrail
 from meetstore.services.changes import API_KEY
 
 WEBHOOK_SECRET_PURPOSE = "account.webhook_secret"
@@ -37,12 +38,24 @@ def new_webhook_secret() -> str:
     """`whsec_` and the base64 of 32 random bytes: the Standard Webhooks form, whose decoded
     bytes are the key of `webhook-signature`."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
 API_KEY_PREFIX = "ms_"
 AUTH_CACHE_MAX_KEYS = 10_000
 
 
 def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def api_key_id(key_hash: str) -> str:
+    """The id an API key is known by in the audit trail and the console: a prefix of its hash
+    (which identifies the key without revealing anything that would let one use it)."""
+    return "key_" + key_hash[:16]
+
+
+AUTH_FAILED_EVERY_S = 60.0
+"""At most one auth.failed entry per account and address in this long."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +143,11 @@ class AccountService:
         clock: SystemClock | None = None,
         *,
         auth_cache_ttl_s: float = 5.0,
+        audit: AuditTrail | None = None,
     ) -> None:
+        self._audit = audit or AuditTrail(tx)
+        self._failures: dict[tuple[str, str | None], float] = {}
+        self._failures_lock = threading.Lock()
         self._tx = tx
         self._box = box
         self._clock = clock or SystemClock()
@@ -149,6 +166,10 @@ class AccountService:
                 webhook_secret_ct=sealed,
                 now=self._clock.now(),
             )
+            tx.flush()
+            self._audit.record(
+                tx, account_id, "api_key.created", detail={"api_key_id": api_key_id(hash_api_key(api_key))}
+            )
         return NewAccount(account_id, api_key, webhook_secret)
 
     def cached_account(self, api_key: str) -> str | None:
@@ -166,7 +187,11 @@ class AccountService:
         if cached is not None:
             return cached
         epoch = self._auth_cache.epoch()
-        account_id = self._look_up(key_hash)
+        with self._tx.read() as tx:
+            owner = tx.accounts.key_owner(key_hash)
+        if owner is not None and owner[1] is not None:
+            self._revoked_key_used(owner[0], key_hash)
+        account_id = None if owner is None or owner[1] is not None else owner[0]
         if account_id is None:
             raise InvalidApiKey("The API key is not valid.")
         self._auth_cache.put(key_hash, account_id, epoch)
@@ -185,6 +210,22 @@ class AccountService:
                 self._auth_cache.put(key_hash, account_id, epoch)
         finally:
             self._auth_cache.refreshed(key_hash)
+
+    def _revoked_key_used(self, account_id: str, key_hash: str) -> None:
+        """auth.failed in the account's trail (an unknown key belongs to no account): at most one
+        per account and address a minute, so a client retrying in a loop cannot flood it."""
+        address = ACTOR.get().address
+        now = time.monotonic()
+        with self._failures_lock:
+            last = self._failures.get((account_id, address))
+            if last is not None and now - last < AUTH_FAILED_EVERY_S:
+                return
+            if len(self._failures) > 10_000:
+                self._failures = {k: t for k, t in self._failures.items() if now - t < AUTH_FAILED_EVERY_S}
+            self._failures[(account_id, address)] = now
+        self._audit.record_now(
+            account_id, "auth.failed", detail={"reason": "revoked_key", "api_key_id": api_key_id(key_hash)}
+        )
 
     def _look_up(self, key_hash: str) -> str | None:
         with self._tx.read() as tx:
@@ -214,6 +255,7 @@ class AccountService:
             acct.webhook_secret_ct = self._box.seal(
                 secret, account_id=account_id, purpose=WEBHOOK_SECRET_PURPOSE
             )
+            self._audit.record(tx, account_id, "webhook_secret.rotated")
         return secret
 
     def revoke(self, account_id: str) -> None:
@@ -225,6 +267,9 @@ class AccountService:
             now = self._clock.now()
             acct.revoked_at = now
             tx.changes.record(account_id, API_KEY, now)
+            self._audit.record(
+                tx, account_id, "api_key.revoked", detail={"api_key_id": api_key_id(acct.api_key_hash)}
+            )
         self._auth_cache.drop_account(account_id)
 
     def rotate_key(self, account_id: str) -> str:
@@ -236,9 +281,16 @@ class AccountService:
             if acct is None:
                 raise NotFound("No such account.")
             now = self._clock.now()
+            replaced = api_key_id(acct.api_key_hash)
             acct.api_key_hash = hash_api_key(api_key)
             acct.revoked_at = None
             tx.changes.record(account_id, API_KEY, now)
+            self._audit.record(
+                tx,
+                account_id,
+                "api_key.rotated",
+                detail={"api_key_id": api_key_id(acct.api_key_hash), "replaced": replaced},
+            )
         self._auth_cache.drop_account(account_id)
         return api_key
 

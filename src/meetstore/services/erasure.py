@@ -23,6 +23,7 @@ from meetstore.domain.ports import Clock
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import Transaction, Transactions
 from meetstore.errors import BotInMeeting, InvalidRequest
+from meetstore.services.audit import ACTOR
 from meetstore.services.bots import not_found
 from meetstore.services.changes import ERASURE
 
@@ -121,7 +122,13 @@ class ErasureService:
         # A repeated partial erasure keeps what is final and tries the rest again.
         start = still_to_do(erasure_progress(latest.objects)) if latest is not None else {}
         tx.erasures.add(
-            bot_id=bot.id, account_id=bot.account_id, reason=reason.value, scope=scope.value, objects=stored(start), now=now
+            bot_id=bot.id,
+            account_id=bot.account_id,
+            reason=reason.value,
+            scope=scope.value,
+            objects=stored(start),
+            requested_by=ACTOR.get().as_dict() if reason is ErasureReason.REQUEST else None,
+            now=now,
         )
         tx.changes.record(bot.account_id, ERASURE, now)
         return None

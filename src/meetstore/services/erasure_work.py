@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from meetstore.config import Settings
 from meetstore.domain.artifacts import BotStatus
+from meetstore.domain.audit import Actor
 from meetstore.domain.backoff import backoff_delay
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.erasure import (
@@ -36,12 +37,14 @@ from meetstore.domain.erasure import (
     stored,
 )
 from meetstore.domain.erasure import progress_of as erasure_progress
+from meetstore.domain.key_layout import bot_listing_prefix
 from meetstore.domain.pin import PinKind, PinnedLocation
 from meetstore.domain.ports import Clock, ObjectStore, Spool
 from meetstore.domain.records import ArtifactRecord
 from meetstore.domain.repositories import Transactions
 from meetstore.errors import S3OperationError
 from meetstore.services import multipart
+from meetstore.services.audit import AuditTrail
 from meetstore.services.events import emit
 from meetstore.services.locations import Locations, StorageChanged, pin_of
 
@@ -67,9 +70,11 @@ class ErasureWork:
         spool: Spool,
         locations: Locations,
         settings: Settings,
+        audit: AuditTrail,
         *,
         clock: Clock | None = None,
     ) -> None:
+        self._audit = audit
         self._tx = tx
         self._spool = spool
         self._locations = locations
@@ -115,13 +120,17 @@ class ErasureWork:
             if not self._save(item, worker_id, progress):
                 return "lost"
             if pin is not None:
-                self._erase_stored(item.account_id, pin, rows, scope, progress)
+                self._erase_stored(item, pin, rows, scope, progress)
         except S3OperationError as err:
             if attempts + 1 < self._settings.erasure_max_attempts:
                 log.info("transient %s erasing bot %s; retrying", err.s3_error, item.bot_id)
                 self._save(item, worker_id, progress)
-                delay = backoff_delay(attempts + 1, self._settings.upload_backoff_base_s, self._settings.upload_backoff_max_s)
-                return self._later(item, worker_id, self._clock.now() + timedelta(seconds=delay), failed=err.s3_error)
+                delay = backoff_delay(
+                    attempts + 1, self._settings.upload_backoff_base_s, self._settings.upload_backoff_max_s
+                )
+                return self._later(
+                    item, worker_id, self._clock.now() + timedelta(seconds=delay), failed=err.s3_error
+                )
             assert pin is not None
             for row in rows:
                 where = self._where(pin, row.key)
@@ -130,7 +139,9 @@ class ErasureWork:
         return "done" if self._finish(item, worker_id, progress) else "lost"
 
     # --- the places -----------------------------------------------------------------------------
-    def _erase_spool(self, bot_id: str, rows: list[ArtifactRecord], progress: dict[str, ObjectOutcome]) -> None:
+    def _erase_spool(
+        self, bot_id: str, rows: list[ArtifactRecord], progress: dict[str, ObjectOutcome]
+    ) -> None:
         present = set(self._spool.names(bot_id))
         for name in sorted(present):
             self._spool.delete(bot_id, name)
@@ -147,29 +158,39 @@ class ErasureWork:
 
     def _erase_stored(
         self,
-        account_id: str,
+        item: ClaimedErasure,
         pin: PinnedLocation,
         rows: list[ArtifactRecord],
         scope: ErasureScope,
         progress: dict[str, ObjectOutcome],
     ) -> None:
-        todo = {r.key: r for r in rows if not (self._where(pin, r.key) in progress and progress[self._where(pin, r.key)].final)}
+        todo = {
+            r.key: r
+            for r in rows
+            if not (self._where(pin, r.key) in progress and progress[self._where(pin, r.key)].final)
+        }
         if not todo:
             return
         if pin.kind is PinKind.CUSTOM and scope is ErasureScope.PLATFORM:
             progress.update({self._where(pin, k): left(LeftReason.SCOPE) for k in todo})
             return
         try:
-            store, _ = self._locations.store_for(account_id, pin)
+            store, _ = self._locations.store_for(item.account_id, pin)
         except StorageChanged:
             progress.update({self._where(pin, k): left(LeftReason.NOT_CONFIGURED) for k in todo})
             return
         self._abort_open(store, list(todo.values()))
+        # A file never uploaded may still be there (its upload stopped after the PUT); where the
+        # store can list the bot's objects (one listing per category prefix, not a HEAD per key),
+        # the receipt says not_found for what is not.
+        never = sorted(k for k, row in todo.items() if row.uploaded_at is None)
+        stored_now: set[str] = set()
+        for prefix in sorted({bot_listing_prefix(k, item.bot_id) for k in never}):
+            listed = store.keys_under(prefix)
+            stored_now |= set(never) if listed is None else listed
         to_delete: list[str] = []
-        for key, row in sorted(todo.items()):
-            # A file never uploaded may still be there (its upload stopped after the PUT);
-            # where the store can say it is not, the receipt says not_found.
-            if row.uploaded_at is None and store.object_exists(key) is False:
+        for key in sorted(todo):
+            if key in never and key not in stored_now:
                 progress[self._where(pin, key)] = NOT_FOUND
             else:
                 to_delete.append(key)
@@ -217,7 +238,13 @@ class ErasureWork:
                 return False
             bot = tx.bots.locked(item.bot_id)
             reason = ErasureReason(job.reason)
-            done = receipt(progress, requested_at=job.requested_at, finished_at=now, reason=reason, scope=ErasureScope(job.scope))
+            done = receipt(
+                progress,
+                requested_at=job.requested_at,
+                finished_at=now,
+                reason=reason,
+                scope=ErasureScope(job.scope),
+            )
             job.objects = stored(progress)
             job.state = ErasureState.DONE.value
             job.finished_at = now
@@ -236,7 +263,11 @@ class ErasureWork:
                 bot.done_at = now
             bot.updated_at = now
             status = receipt_status(progress)
-            why = "its retention period ended" if reason is ErasureReason.RETENTION else "deletion was requested"
+            why = (
+                "its retention period ended"
+                if reason is ErasureReason.RETENTION
+                else "deletion was requested"
+            )
             emit(
                 tx,
                 bot,
@@ -245,6 +276,15 @@ class ErasureWork:
                 + ("." if status == "deleted" else "; some objects were left (see the receipt)."),
                 extra={"reason": reason.value, "deletion": done},
                 now=now,
+            )
+            requester = job.requested_by or {}
+            self._audit.record(
+                tx,
+                bot.account_id,
+                "data.expired" if reason is ErasureReason.RETENTION else "data.deleted",
+                bot_id=bot.id,
+                detail={"deletion": done},
+                actor=Actor(requester.get("api_key_id"), requester.get("address")),
             )
         log.info("erased bot %s: %s, %d locations", item.bot_id, status, len(progress))
         return True

@@ -30,6 +30,7 @@ from meetstore.domain.repositories import FetchQueries, Transaction, Transaction
 from meetstore.domain.storage_config import CategoryPrefixes, CurrentStorage
 from meetstore.domain.storage_target import ActiveStorage, active_of
 from meetstore.errors import ArtifactNotFound, BotNotFound, InvalidRequest
+from meetstore.services.audit import AuditTrail
 from meetstore.services.erasure_marks import erased_at, erasure_of
 from meetstore.services.fetch_answers import (
     INLINE_READ_CAP,
@@ -98,7 +99,9 @@ class FetchService:
         settings: Settings,
         locations: Locations,
         metrics: Metrics,
+        audit: AuditTrail,
     ) -> None:
+        self._audit = audit
         self._tx = tx
         self.metrics = metrics
         self._reads = reads
@@ -107,9 +110,13 @@ class FetchService:
         self.final = FinalLocations(settings.fetch_cache_entries)
 
     # --- endpoints returning one presigned URL ------------------------------------------------
-    def _presigned(self, kind: ArtifactKind, store: ObjectStore, key: str) -> FileUrl:
+    def _presigned(
+        self, account_id: str, bot_id: str, kind: ArtifactKind, store: ObjectStore, key: str
+    ) -> FileUrl:
         exp = self._expiry(_TTL_OF[kind])
-        return FileUrl(store.presign_get(key, exp.expires_in), exp)
+        url = store.presign_get(key, exp.expires_in)
+        self._audit.url_issued(account_id, bot_id, _ENDPOINT[kind], exp.expires_at, key=key)
+        return FileUrl(url, exp)
 
     def known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> FileUrl | None:
         """The answer for a finished platform-store file whose location is remembered: no
@@ -125,13 +132,15 @@ class FetchService:
 
     def _known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> FileUrl | None:
         bid = canonical_id(bot_id)
-        key = None if bid is None or kind not in _TTL_OF else self.final.get(account_id, bid, kind)
-        return None if key is None else self._presigned(kind, self._locations.platform, key)
+        if bid is None or kind not in _TTL_OF:
+            return None
+        key = self.final.get(account_id, bid, kind)
+        return None if key is None else self._presigned(account_id, bid, kind, self._locations.platform, key)
 
     def _single_url(self, account_id: str, bot_id: str, kind: ArtifactKind) -> FileUrl:
         snap, row = self._single(account_id, bot_id, kind)
         store = self._resolve(snap, [row], kind, error_key=row.key if row else None)
-        answer = self._presigned(kind, store, self._key(row))
+        answer = self._presigned(account_id, snap.bot.id, kind, store, self._key(row))
         self.final.remember(account_id, snap.bot.id, snap.pin, kind, row)
         return answer
 
@@ -159,7 +168,9 @@ class FetchService:
         store = self._resolve(snap, [row], ArtifactKind.VIDEO, error_key=row.key if row else None)
         exp = self._expiry("video")
         info = VideoInfo.reported((snap.bot.meeting_data or {}).get("video_info"))
-        return VideoUrl(store.presign_get(self._key(row), exp.expires_in), exp, info)
+        url = store.presign_get(self._key(row), exp.expires_in)
+        self._audit.url_issued(account_id, snap.bot.id, "get_video", exp.expires_at, key=self._key(row))
+        return VideoUrl(url, exp, info)
 
     # --- collections ------------------------------------------------------------------------------
     @measured("get_audio_streams")
@@ -176,6 +187,7 @@ class FetchService:
             pid = f"{row.participant}_{row.seq}"
             participant = names.get(pid, row.participant or pid)
             streams.append(StreamUrl(participant, pid, store.presign_get(row.key, exp.expires_in), row.key))
+        self._issued(account_id, snap, "get_audio_streams", kind, exp, [r.key for r in rows])
         return StreamUrls(tuple(streams), exp)
 
     @measured("get_screenshots")
@@ -216,6 +228,7 @@ class FetchService:
             )
             for row in page
         )
+        self._issued(account_id, snap, "get_screenshots", kind, exp, [r.key for r in page])
         return ScreenshotPage(items, exp, encode_screenshot_cursor(page[-1].seq) if more and page else None)
 
     @measured("transcriptions")
@@ -239,6 +252,7 @@ class FetchService:
             row = by_kind.get(kind.value)
             return None if row is None else store.presign_get(row.key, exp.expires_in)
 
+        self._issued(account_id, snap, "transcriptions", kinds[0], exp, [r.key for r in rows])
         return TranscriptUrls(
             snap.bot.transcript_id, snap.bot.transcript_provider, url(kinds[0]), url(kinds[1]), exp
         )
@@ -389,6 +403,24 @@ class FetchService:
         if rows:
             return rows[0].key.rsplit("/", 1)[0] + "/"
         return None
+
+    def _issued(
+        self,
+        account_id: str,
+        snap: _Snapshot,
+        endpoint: str,
+        kind: ArtifactKind,
+        exp: Expiry,
+        keys: list[str],
+    ) -> None:
+        """A collection's URLs in the audit trail: its folder and how many (a page of screenshots
+        is one entry, not a thousand)."""
+        if keys:
+            folder = self._folder(snap, kind, [])
+            collection = folder if folder is not None else keys[0].rsplit("/", 1)[0] + "/"
+            self._audit.url_issued(
+                account_id, snap.bot.id, endpoint, exp.expires_at, collection=collection, count=len(keys)
+            )
 
     def _expiry(self, name: str) -> Expiry:
         return expiry(self._settings.ttl_for(name))

@@ -16,11 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from meetstore.config import Settings
+from meetstore.domain.audit import SYSTEM
 from meetstore.domain.clock import rfc3339
 from meetstore.domain.ports import Metrics, StorageProbe
 from meetstore.domain.repositories import Transactions
 from meetstore.domain.storage_target import put_args_of
 from meetstore.errors import StorageValidationFailed
+from meetstore.services.audit import AuditTrail
 from meetstore.services.events import payload
 from meetstore.services.storage_config import StorageConfigService
 
@@ -35,7 +37,9 @@ class StorageHealth:
         probe: StorageProbe,
         storage: StorageConfigService,
         metrics: Metrics,
+        audit: AuditTrail,
     ) -> None:
+        self._audit = audit
         self._tx = tx
         self._metrics = metrics
         self._settings = settings
@@ -77,6 +81,20 @@ class StorageHealth:
             was = (extra.get("health") or {}).get("status")
             extra["health"] = result
             row.extra = extra
+            # A change, or a first check that finds it broken (saving it had found it healthy).
+            if was != result["status"] and (was is not None or result["status"] != "healthy"):
+                self._audit.record(
+                    tx,
+                    account_id,
+                    "storage.health_changed",
+                    detail={
+                        "from": was or "healthy",
+                        "to": result["status"],
+                        "bucket_name": row.bucket_name,
+                        **{k: result[k] for k in ("s3_error", "operation") if result.get(k)},
+                    },
+                    actor=SYSTEM,
+                )
             if result["status"] == "unhealthy" and was != "unhealthy" and extra.get("webhook_url"):
                 body = payload(
                     None,

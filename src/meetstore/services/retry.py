@@ -11,13 +11,23 @@ from meetstore.domain.ports import Clock, Spool
 from meetstore.domain.records import ArtifactRecord
 from meetstore.domain.repositories import Transactions
 from meetstore.errors import NothingToRetry, RetryOfErasedMedia
+from meetstore.services.audit import AuditTrail
 from meetstore.services.bots import not_found as bot_not_found
 
 GONE_MARKER = "cannot be retried"
 
 
 class RetryService:
-    def __init__(self, tx: Transactions, spool: Spool, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        tx: Transactions,
+        spool: Spool,
+        settings: Settings,
+        *,
+        audit: AuditTrail | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._audit = audit or AuditTrail(tx)
         self._tx = tx
         self._spool = spool
         self._settings = settings
@@ -51,6 +61,13 @@ class RetryService:
                 bot.status = BotStatus.STOPPED.value
                 bot.done_at = None
                 bot.updated_at = now
+                self._audit.record(
+                    tx,
+                    account_id,
+                    "uploads.retried",
+                    bot_id=bot.id,
+                    detail={"retrying": retrying, "gone": gone},
+                )
         if not failed:
             raise NothingToRetry("No upload of this bot has failed: there is nothing to retry.")
         if not retrying:

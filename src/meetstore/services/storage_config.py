@@ -29,6 +29,7 @@ from meetstore.domain.storage_target import (
     role_account,
 )
 from meetstore.errors import InvalidRequest, StorageNotConfigured, StorageValidationFailed, Unavailable
+from meetstore.services.audit import AuditTrail
 from meetstore.services.changes import STORAGE
 from meetstore.services.storage_views import StorageConfigView, ValidationReport
 from meetstore.services.validation_gate import ValidationGate
@@ -75,6 +76,23 @@ class StorageConfigInput:
     def __repr__(self) -> str:
         return f"StorageConfigInput(bucket_name={self.bucket_name!r}, access_mode={self.access_mode.value!r})"
 
+    def audited(self) -> dict[str, Any]:
+        """What the audit trail records of it: where and how, never a credential."""
+        out: dict[str, Any] = {
+            "bucket_name": self.bucket_name,
+            "region": self.region,
+            "access_mode": self.access_mode.value,
+            "prefixes": self.effective().as_dict(),
+            "credentials": "role_arn" if self.role_arn else "access_key",
+        }
+        if self.endpoint_url:
+            out["endpoint_url"] = self.endpoint_url
+        if self.role_arn:
+            out["role_arn"] = self.role_arn
+        if self.server_side_encryption:
+            out["server_side_encryption"] = self.server_side_encryption
+        return out
+
 
 class StorageConfigService:
     def __init__(
@@ -86,8 +104,10 @@ class StorageConfigService:
         metrics: Metrics,
         settings: Settings,
         gate: ValidationGate,
+        audit: AuditTrail,
         clock: SystemClock | None = None,
     ) -> None:
+        self._audit = audit
         self._gate = gate
         self._tx = tx
         self._box = box
@@ -112,9 +132,30 @@ class StorageConfigService:
             check_url_allowed(data.webhook_url, "webhook_url", allow_private=allow)
 
     def validate(self, account_id: str, data: StorageConfigInput) -> ValidationReport:
-        """Run the live checks for `data`; raise StorageValidationFailed. Saves nothing."""
+        """Run the live checks for `data`; raise StorageValidationFailed. Saves nothing (but the
+        audit entry of the outcome)."""
         self._check_urls(data)
-        return self._gate.run(account_id, lambda: self._validate(account_id, data), bucket=data.bucket_name)
+        try:
+            report = self._gate.run(
+                account_id, lambda: self._validate(account_id, data), bucket=data.bucket_name
+            )
+        except StorageValidationFailed as exc:
+            self._audited_check(account_id, data, False, exc)
+            raise
+        self._audited_check(account_id, data, True)
+        return report
+
+    def _audited_check(
+        self,
+        account_id: str,
+        data: StorageConfigInput,
+        valid: bool,
+        exc: StorageValidationFailed | None = None,
+    ) -> None:
+        detail: dict[str, Any] = {**data.audited(), "valid": valid}
+        if exc is not None:
+            detail.update({k: exc.details[k] for k in ("s3_error", "operation", "key") if k in exc.details})
+        self._audit.record_now(account_id, "storage.validated", detail=detail)
 
     def _validate(self, account_id: str, data: StorageConfigInput) -> ValidationReport:
         started = time.monotonic()
@@ -135,7 +176,14 @@ class StorageConfigService:
     def diagnose(self, account_id: str, data: StorageConfigInput) -> ValidationReport:
         """The deep check: per prefix, every operation meetstore uses, with what IAM is missing."""
         self._check_urls(data)
-        return self._gate.run(account_id, lambda: self._diagnose(account_id, data), bucket=data.bucket_name)
+        report = self._gate.run(account_id, lambda: self._diagnose(account_id, data), bucket=data.bucket_name)
+        failed = [f"{r.get('check')} {r.get('prefix', '')}".strip() for r in report.checks if not r.get("ok")]
+        self._audit.record_now(
+            account_id,
+            "storage.validated",
+            detail={**data.audited(), "valid": report.valid, "deep": True, "failed": failed},
+        )
+        return report
 
     def _diagnose(self, account_id: str, data: StorageConfigInput) -> ValidationReport:
         started = time.monotonic()
@@ -213,6 +261,9 @@ class StorageConfigService:
             row.updated_at = now
             row.validated_at = now
             tx.changes.record(account_id, STORAGE, now)  # other processes drop the old clients
+            self._audit.record(
+                tx, account_id, "storage.saved", detail={**data.audited(), "version": row.version}
+            )
             tx.flush()
             view = StorageConfigView.of(row, acct.external_id)
         self._stores.forget(account_id)
@@ -233,6 +284,12 @@ class StorageConfigService:
                 raise StorageNotConfigured("No storage configuration is set for this account.")
             tx.storage_configs.delete(row)
             tx.changes.record(account_id, STORAGE, self._clock.now())
+            self._audit.record(
+                tx,
+                account_id,
+                "storage.deleted",
+                detail={"bucket_name": row.bucket_name, "version": row.version},
+            )
         self._stores.forget(account_id)
         self._scrub()
 

@@ -3,32 +3,44 @@
 Runs in `meetstore worker` and in an API process that runs workers. One loop claims and does
 erasures one at a time (a lease each; a dead worker's erasure is taken over when its lease
 runs out); another looks every `retention_sweep_s` for bots whose retention ended and queues
-their erasure.
+their erasure, and drops audit entries past their own retention (hourly).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from meetstore.config import Settings
+from meetstore.services.audit_views import AuditViews
 from meetstore.services.erasure import ErasureService
 from meetstore.services.erasure_work import ErasureWork
 from meetstore.worker.loops import SupervisedLoop
 from meetstore.worker.uploads import new_worker_id
 
 log = logging.getLogger("meetstore.worker.lifecycle")
+AUDIT_PRUNE_EVERY_S = 3600.0
 
 
 class LifecycleWorker:
-    def __init__(self, work: ErasureWork, erasures: ErasureService, settings: Settings) -> None:
+    def __init__(
+        self, work: ErasureWork, erasures: ErasureService, audit: AuditViews, settings: Settings
+    ) -> None:
+        self._audit = audit
+        self._next_audit_prune = 0.0
         self._work = work
         self._erasures = erasures
         self.worker_id = new_worker_id("lifecycle")
         self._halt = threading.Event()
         self._held: list[int] = []
         self._loops = [
-            SupervisedLoop(f"{self.worker_id}-erase", self._erase_one, interval_s=settings.poll_interval_s, stop=self._halt),
+            SupervisedLoop(
+                f"{self.worker_id}-erase",
+                self._erase_one,
+                interval_s=settings.poll_interval_s,
+                stop=self._halt,
+            ),
             SupervisedLoop(
                 f"{self.worker_id}-retention",
                 self._sweep,
@@ -67,4 +79,9 @@ class LifecycleWorker:
 
     def _sweep(self) -> bool:
         self._erasures.expire_due()
+        if time.monotonic() >= self._next_audit_prune:
+            self._next_audit_prune = time.monotonic() + AUDIT_PRUNE_EVERY_S
+            dropped = self._audit.expire()
+            if dropped:
+                log.info("dropped %d audit entries past their retention", dropped)
         return False

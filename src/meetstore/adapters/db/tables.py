@@ -62,6 +62,8 @@ class Account(Base):
     retention: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """The account's default retention ({"type": "timed", "hours": H} or {"type": "forever"});
     None: the platform default."""
+    audit_head: Mapped[str | None] = mapped_column(String(64))
+    """The hash of the account's newest audit entry (the chain's head; None before the first)."""
 
 
 class StorageConfigRow(Base):
@@ -236,8 +238,29 @@ class Erasure(Base):
     objects: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """location → what happened to it so far (kept as it goes, so a resumed erasure knows)."""
     requested_at: Mapped[datetime]
+    requested_by: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The audit actor who asked (None for a retention expiry)."""
     finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """One entry of an account's audit trail, chained to the one before (domain/audit.py)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_account", "account_id", "id"), Index("ix_audit_at", "at"))
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    account_id: Mapped[str] = mapped_column(String(36))
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[dict[str, Any]] = mapped_column(JSON)
+    bot_id: Mapped[str | None] = mapped_column(String(36))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class WorkerHeartbeat(Base):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from meetstore.adapters.db.engine import Database
 from meetstore.adapters.db.repositories.accounts import Accounts
 from meetstore.adapters.db.repositories.artifacts import Artifacts
+from meetstore.adapters.db.repositories.audit_events import AuditEvents
 from meetstore.adapters.db.repositories.bots import Bots
 from meetstore.adapters.db.repositories.changes import Changes
 from meetstore.adapters.db.repositories.erasures import Erasures
@@ -54,6 +55,10 @@ class SqlTransaction:
         return Erasures(self._s, postgres=self._postgres)
 
     @cached_property
+    def audit(self) -> AuditEvents:
+        return AuditEvents(self._s)
+
+    @cached_property
     def heartbeats(self) -> Heartbeats:
         return Heartbeats(self._s)
 
@@ -81,7 +86,6 @@ class SqlTransactions:
 
     def scrub(self) -> None:
         self._db.scrub()
-
 
 
 def _conforms(t: SqlTransaction) -> Transaction:

@@ -127,8 +127,20 @@ class LocalPlatformStore:
                 out[key] = NOT_FOUND
         return out
 
-    def object_exists(self, key: str) -> bool | None:
-        return self.path_of(key).is_file()
+    def keys_under(self, prefix: str) -> set[str] | None:
+        folder, _, start = prefix.rpartition("/")
+        base = self.path_of(folder) if folder else self.root
+        if not base.is_dir():
+            return set()
+        found: set[str] = set()
+        with os.scandir(base) as entries:
+            for entry in entries:
+                if not entry.name.startswith(start) or ".part-" in entry.name:
+                    continue
+                path = Path(entry.path)
+                files = [path] if entry.is_file() else [p for p in path.rglob("*") if p.is_file()]
+                found.update(p.relative_to(self.root).as_posix() for p in files if ".part-" not in p.name)
+        return found
 
     def read_bytes(self, key: str, max_bytes: int) -> bytes:
         path = self.path_of(key)

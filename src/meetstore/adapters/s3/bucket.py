@@ -156,8 +156,8 @@ class S3Bucket:
     def delete_objects(self, keys: Sequence[str]) -> dict[str, ObjectOutcome]:
         return deletion.delete_objects(self._client, self._bucket, keys, region=self._region)
 
-    def object_exists(self, key: str) -> bool | None:
-        return deletion.object_exists(self._client, self._bucket, key, region=self._region)
+    def keys_under(self, prefix: str) -> set[str] | None:
+        return deletion.keys_under(self._client, self._bucket, prefix, region=self._region)
 
     def abort_multipart(self, key: str, upload_id: str) -> bool:
         """Abort an open multipart upload; False when the policy does not allow it."""

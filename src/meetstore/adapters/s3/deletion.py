@@ -24,19 +24,23 @@ BATCH = 1000
 """The most keys one DeleteObjects call takes."""
 
 
-def object_exists(client: Any, bucket: str, key: str, *, region: str) -> bool | None:
-    """Whether `key` is in the bucket; None when the bucket will not say (HeadObject needs
-    s3:GetObject, which a write_only policy lacks). Transient errors raise S3OperationError."""
-    try:
-        client.head_object(Bucket=bucket, Key=key)
-        return True
-    except Exception as exc:
-        err = translate(exc, operation="HeadObject", bucket=bucket, key=key, region=region)
-        if err.s3_error == "NoSuchKey":
-            return False
-        if err.transient:
-            raise err from None
-        return None
+def keys_under(client: Any, bucket: str, prefix: str, *, region: str) -> set[str] | None:
+    """Every key under `prefix` (ListObjectsV2, paginated); None when the policy does not allow
+    listing. Transient errors raise S3OperationError."""
+    found: set[str] = set()
+    params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    while True:
+        try:
+            resp = client.list_objects_v2(**params)
+        except Exception as exc:
+            err = translate(exc, operation="ListObjectsV2", bucket=bucket, region=region)
+            if err.transient:
+                raise err from None
+            return None
+        found.update(str(o["Key"]) for o in resp.get("Contents", []) or [])
+        if not resp.get("IsTruncated"):
+            return found
+        params["ContinuationToken"] = resp.get("NextContinuationToken")
 
 
 def delete_objects(client: Any, bucket: str, keys: Sequence[str], *, region: str) -> dict[str, ObjectOutcome]:

@@ -1,14 +1,22 @@
-"""Storage configuration (API.md, "Storage configuration")."""
+"""Storage and retention configuration (API.md, "Storage configuration", "Data lifecycle").
+
+`PUT /admin/configs` takes the body `config_type` names, so the handler validates it itself against
+that type's model (the OpenAPI document lists both); its errors have the same `field` names as a
+body FastAPI validated.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 
 from meetstore.api.deps import AccountDep, ContainerDep
 from meetstore.api.openapi import errors, ok
 from meetstore.api.presenters import storage as present
+from meetstore.api.schemas.lifecycle import LifecycleRuleOut, RetentionConfigIn, RetentionConfigOut
 from meetstore.api.schemas.responses import (
     EmptyOut,
     ExternalIdOut,
@@ -28,20 +36,58 @@ REFUSED = errors(
     }
 )
 ConfigType = Literal["storage"]
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parsed(model: type[M], body: Any) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
+        ) from None
+
+
+EITHER_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/StorageConfigIn"},
+                        {"$ref": "#/components/schemas/RetentionConfigIn"},
+                    ]
+                }
+            }
+        }
+    }
+}
 
 
 @router.put(
     "/configs",
-    response_model=StorageConfigOut,
-    responses={**ok(StorageConfigOut, "Validated and saved: the configuration as GET shows it."), **REFUSED},
+    response_model=StorageConfigOut | RetentionConfigOut,
+    openapi_extra=EITHER_BODY,
+    responses={
+        200: {
+            "description": "Saved: the storage configuration (validated live first) or the retention "
+            "default, as GET shows it.",
+        },
+        **REFUSED,
+    },
 )
-def put_storage_config(
-    body: StorageConfigIn,
+def put_config(
+    body: Annotated[
+        dict[str, Any], Body(description="StorageConfigIn or RetentionConfigIn, by config_type.")
+    ],
     account_id: AccountDep,
     container: ContainerDep,
-    config_type: ConfigType = Query(),
-) -> StorageConfigOut:
-    return present.config(container.storage.put(account_id, body.to_input()))
+    config_type: Literal["storage", "retention"] = Query(),
+) -> StorageConfigOut | RetentionConfigOut:
+    if config_type == "retention":
+        policy = _parsed(RetentionConfigIn, body).policy()
+        return RetentionConfigOut(**container.retention.put(account_id, policy).as_dict())
+    return present.config(container.storage.put(account_id, _parsed(StorageConfigIn, body).to_input()))
 
 
 @router.get(
@@ -53,22 +99,50 @@ def put_storage_config(
 )
 def get_storage_config(account_id: AccountDep, container: ContainerDep) -> StorageConfigGetOut:
     view = container.storage.get(account_id)
-    return StorageConfigGetOut() if view is None else StorageConfigGetOut(storage=present.config(view))
+    retention = container.retention.get(account_id)
+    out = StorageConfigGetOut() if view is None else StorageConfigGetOut(storage=present.config(view))
+    if retention is not None:
+        out.retention = RetentionConfigOut(**retention.as_dict())
+    return out
 
 
 @router.delete(
     "/configs",
     response_model=EmptyOut,
     responses={
-        **ok(EmptyOut, "Removed; the stored credentials are erased."),
-        **errors({404: "No configuration is set: `storage_not_configured`."}),
+        **ok(EmptyOut, "Removed; for `aws` the stored credentials are erased (the bucket is untouched)."),
+        **errors(
+            {404: "Nothing of that kind is set: `storage_not_configured` / `retention_not_configured`."}
+        ),
     },
 )
 def delete_storage_config(
-    account_id: AccountDep, container: ContainerDep, key_name: Literal["aws"] = Query()
+    account_id: AccountDep, container: ContainerDep, key_name: Literal["aws", "retention"] = Query()
 ) -> EmptyOut:
-    container.storage.delete(account_id)
+    if key_name == "retention":
+        container.retention.delete(account_id)
+    else:
+        container.storage.delete(account_id)
     return EmptyOut()
+
+
+@router.get(
+    "/configs/lifecycle_rule",
+    response_model=LifecycleRuleOut,
+    responses={
+        **ok(LifecycleRuleOut, "An S3 LifecycleConfiguration for `put-bucket-lifecycle-configuration`."),
+        **errors(
+            {
+                404: "No storage configuration (`storage_not_configured`) or media is kept forever "
+                "(`no_retention`).",
+                409: "A prefix is empty, so a rule would expire the whole bucket: `prefix_required`.",
+            }
+        ),
+    },
+)
+def get_lifecycle_rule(account_id: AccountDep, container: ContainerDep) -> LifecycleRuleOut:
+    """Expire the account's prefixes after its default retention (whole days, rounded up)."""
+    return LifecycleRuleOut(**container.retention.lifecycle_rule(account_id))
 
 
 @router.post(
@@ -86,7 +160,9 @@ def validate_storage_config(
     deep: bool = Query(default=False),
 ) -> ValidationOut:
     data = body.to_input()
-    report = container.storage.diagnose(account_id, data) if deep else container.storage.validate(account_id, data)
+    report = (
+        container.storage.diagnose(account_id, data) if deep else container.storage.validate(account_id, data)
+    )
     return present.validation(report)
 
 

@@ -1,10 +1,19 @@
-"""Response models of the data lifecycle (API.md "Data lifecycle"): receipts, retention."""
+"""Models of the data lifecycle (API.md "Data lifecycle"): receipts, retention, lifecycle rules."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+
+from meetstore.domain.erasure import MAX_RETENTION_HOURS, InvalidRetention, Retention, parse_retention
 
 
 class _Open(BaseModel):
@@ -58,6 +67,35 @@ class RetentionConfigOut(_Open):
     type: Literal["timed", "forever"]
     hours: float | None = None
 
+    @model_serializer(mode="wrap")
+    def _without_hours_for_forever(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        if out.get("hours") is None:
+            out.pop("hours", None)
+        return out
+
 
 class LifecycleRuleOut(_Open):
     Rules: list[dict[str, Any]]
+
+
+class RetentionConfigIn(BaseModel):
+    """PUT /admin/configs?config_type=retention: the account's default retention."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: Literal["timed", "forever"]
+    hours: float | None = Field(
+        default=None, gt=0, le=MAX_RETENTION_HOURS, description="Required for `timed`; fractions allowed."
+    )
+
+    @model_validator(mode="after")
+    def _whole(self) -> RetentionConfigIn:
+        try:
+            self.policy()
+        except InvalidRetention as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def policy(self) -> Retention:
+        return parse_retention(self.model_dump(exclude_none=True))

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from meetstore.api.schemas.lifecycle import DeletingOut, ReceiptOut, RetentionOut
+from meetstore.api.schemas.lifecycle import DeletingOut, ReceiptOut, RetentionConfigOut, RetentionOut
 
 BotStatusName = Literal["Joining", "InMeeting", "Recording", "Leaving", "Stopped", "Error", "Done"]
 UUID_FORMAT: JsonDict = {"format": "uuid"}
@@ -75,6 +75,7 @@ class StorageConfigGetOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     storage: StorageConfigOut | None = None
+    retention: RetentionConfigOut | None = None
 
 
 class ValidationOut(_Open):
@@ -279,5 +280,7 @@ class WaitingBotsOut(_Open):
 
 class ClaimOut(_Open):
     bot_id: str = Field(json_schema_extra=UUID_FORMAT)
-    runtime_credential: str = Field(description="This bot's credential for every other ingest call; shown once.")
+    runtime_credential: str = Field(
+        description="This bot's credential for every other ingest call; shown once."
+    )
     lease_expires_at: str | None

@@ -19,7 +19,15 @@ class Erasures:
         self._postgres = postgres
 
     def add(
-        self, *, bot_id: str, account_id: str, reason: str, scope: str, objects: dict[str, object], now: datetime
+        self,
+        *,
+        bot_id: str,
+        account_id: str,
+        reason: str,
+        scope: str,
+        objects: dict[str, object],
+        requested_by: dict[str, str | None] | None,
+        now: datetime,
     ) -> Erasure:
         row = Erasure(
             bot_id=bot_id,
@@ -31,6 +39,7 @@ class Erasures:
             next_attempt_at=now,
             objects=objects,
             requested_at=now,
+            requested_by=requested_by,
         )
         self._s.add(row)
         return row
@@ -40,7 +49,9 @@ class Erasures:
             select(Erasure).where(Erasure.bot_id == bot_id).order_by(Erasure.id.desc()).limit(1)
         ).first()
 
-    def claim_due(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[tuple[ErasureRecord, bool]]:
+    def claim_due(
+        self, owner: str, limit: int, now: datetime, lease: timedelta
+    ) -> list[tuple[ErasureRecord, bool]]:
         query = (
             select(Erasure)
             .where(*outbox.due(Erasure, now))

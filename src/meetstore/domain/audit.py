@@ -1,0 +1,118 @@
+"""The audit trail's entries and their hash chain (API.md "Audit trail").
+
+Each account's entries form a chain: an entry's `hash` is the SHA-256 of the previous entry's hash
+and the entry's own canonical JSON, so removing or editing an entry breaks every link after it
+(`chain_breaks` finds where). The chain's head is kept on the account row and moved in the
+transaction that appends, so two processes appending for one account are serialised by that row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+GENESIS = "0" * 64
+"""The `prev_hash` of an account's first entry."""
+
+ACTIONS = (
+    "storage.saved",
+    "storage.validated",
+    "storage.deleted",
+    "storage.health_changed",
+    "retention.saved",
+    "retention.deleted",
+    "url.issued",
+    "uploads.retried",
+    "data.deleted",
+    "data.expired",
+    "api_key.created",
+    "api_key.revoked",
+    "api_key.rotated",
+    "webhook_secret.rotated",
+    "console.signed_in",
+    "auth.failed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did it: the API key (by id, never the key) and the client's address; both None for the
+    platform itself (retention expiry, the command line)."""
+
+    api_key_id: str | None = None
+    address: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"api_key_id": self.api_key_id, "address": self.address}
+
+
+SYSTEM = Actor()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One entry before it is chained. `detail` never holds a credential."""
+
+    at: datetime
+    action: str
+    actor: Actor = SYSTEM
+    bot_id: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown audit action {self.action!r}")
+
+
+def canonical(at: datetime, action: str, actor: Mapping[str, Any], bot_id: str | None, detail: Any) -> bytes:
+    """The bytes an entry's hash covers (its id is the database's and is not part of them)."""
+    doc = {"at": at.isoformat(), "action": action, "actor": dict(actor), "bot_id": bot_id, "detail": detail}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def link(prev_hash: str, body: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainedEntry:
+    """An entry as stored: what `canonical` covers plus the two hashes."""
+
+    at: datetime
+    action: str
+    actor: Mapping[str, Any]
+    bot_id: str | None
+    detail: Any
+    prev_hash: str
+    hash: str
+
+
+def chain(prev_hash: str, entries: Iterable[AuditEntry]) -> list[ChainedEntry]:
+    """`entries` linked after the head `prev_hash`, in order."""
+    out: list[ChainedEntry] = []
+    for e in entries:
+        actor = e.actor.as_dict()
+        detail = dict(e.detail)
+        digest = link(prev_hash, canonical(e.at, e.action, actor, e.bot_id, detail))
+        out.append(ChainedEntry(e.at, e.action, actor, e.bot_id, detail, prev_hash, digest))
+        prev_hash = digest
+    return out
+
+
+def chain_breaks(entries: Iterable[ChainedEntry]) -> list[int]:
+    """Positions (oldest first) where the chain does not hold: an entry whose hash is not its own,
+    or whose prev_hash is not the hash of the entry before it (a removed or inserted entry). The
+    first entry's prev_hash is taken as given (older entries may have aged out)."""
+    breaks: list[int] = []
+    prev: str | None = None
+    for n, e in enumerate(entries):
+        if (prev is not None and e.prev_hash != prev) or link(
+            e.prev_hash, canonical(e.at, e.action, e.actor, e.bot_id, e.detail)
+        ) != e.hash:
+            breaks.append(n)
+        prev = e.hash
+    return breaks
