@@ -145,6 +145,12 @@ class PrefixRequired(Conflict):
     code = "prefix_required"
 
 
+class NotSupported(MeetstoreError):
+    """A MeetStream capability outside a media-storage backend (calendar, MIA, logins, ...)."""
+
+    code = "not_supported"
+
+
 class RateLimited(MeetstoreError):
     code = "rate_limited"
 

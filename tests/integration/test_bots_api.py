@@ -279,7 +279,6 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"meeting_link": "ftp://meet.example.com/x"}, "meeting_link"),
     ({"meeting_link": "not a url"}, "meeting_link"),
     ({"meeting_link": 42}, "meeting_link"),
-    ({"bot_name": None}, "bot_name"),
     ({"bot_name": ""}, "bot_name"),
     ({"bot_name": 7}, "bot_name"),
     ({"callback_url": "mailto:x@example.com"}, "callback_url"),
@@ -339,3 +338,12 @@ def test_private_callback_url_is_refused(make_server: Callable[..., RunningServe
             client.bots.create(bot_params(1.0, callback_url=url))
         assert err.value.body["code"] == "endpoint_not_allowed"
     assert client.bots.list()["bots"] == []
+
+
+def test_bot_name_is_optional_as_on_meetstream(sqlite_server: RunningServer) -> None:
+    """The SDK's own quickstart sends only the meeting link."""
+    client = sdk_for(sqlite_server, new_account(sqlite_server).api_key)
+    for body in ({"meeting_link": "https://zoom.us/j/123"}, {"meeting_link": "https://zoom.us/j/123", "bot_name": None}):
+        created = client.bots.create(body)
+        assert created["status"] == "Joining"
+        assert client.bots.detail(created["bot_id"])["bot_name"] == "Meeting Notetaker"

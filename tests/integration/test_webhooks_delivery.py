@@ -158,7 +158,7 @@ def test_lifecycle_delivered_signed_in_order_with_done_last(
         assert verify_webhook_signature(r.body, r.signature, acct.webhook_secret)
         assert not verify_webhook_signature(r.body, r.signature, "whsec_wrong")
         doc = r.json()
-        assert doc["event"] == r.event
+        assert doc["event"] == r.event and doc["bot_event"] == r.event  # MeetStream's two spellings
         assert doc["bot_id"] == bot_id
         assert doc["custom_attributes"] == {"team": "blue"}
         assert doc["status_code"] == 200

@@ -30,6 +30,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 from security_support import api_headers, moto_writer, openapi_document, runtime_headers, start_app, stop_app
 
+from meetstore.api.routes.not_supported import UNSUPPORTED
+
 from conftest import PgSchemas, new_account
 from support.fetch_rows import custom_pin, insert_storage_config, media_files, seed_bot
 from support.moto_s3 import MotoS3, put_only, read_write
@@ -186,6 +188,10 @@ schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 
 # A schema-valid body can still be refused 400 here: the storage configuration is validated live
 # against the bucket, and create_bot's URLs must be http(s) URLs with a host (no JSON-schema format).
+# MeetStream calls outside a storage backend answer 501 not_supported by design (API.md "MeetStream
+# parity"), the one 5xx of the contract beside create_bot's 507 replay.
+NOT_SUPPORTED = {f"{method} /api/v1{path}" for method, path, _ in UNSUPPORTED}
+
 ERASING = {"DELETE /api/v1/bots/{bot_id}/delete", "GET /api/v1/bots/{bot_id}/delete_data"}
 
 ACCEPTANCE_NOT_SCHEMA_DECIDABLE = {
@@ -277,9 +283,9 @@ def run_case(case: schemathesis.Case, env: FuzzEnv) -> None:
     replayable = label == "POST /api/v1/bots/create_bot" and "idempotency-key" in {
         k.lower() for k in (case.headers or {})
     }
-    if replayable:
-        # MeetStream answers an Idempotency-Key replay 507 with the original bot (API.md): the one
-        # 5xx of the contract, checked by hand below instead of by not_a_server_error.
+    if replayable or label in NOT_SUPPORTED:
+        # MeetStream answers an Idempotency-Key replay 507 with the original bot (API.md), and a
+        # capability meetstore does not offer 501: checked by hand below, not by not_a_server_error.
         excluded.append(not_a_server_error)
     response = case.call_and_validate(
         base_url=env.server.url, headers=headers, excluded_checks=excluded, timeout=30
@@ -296,6 +302,8 @@ def run_case(case: schemathesis.Case, env: FuzzEnv) -> None:
             original = env.created.get(idem)
             assert original is None or response.json() == original, (original, response.text)
             env.replays += 1
+    if label in NOT_SUPPORTED and response.status_code >= 500:
+        assert response.status_code == 501 and response.json()["code"] == "not_supported", response.text
     if case.method.upper() != case.operation.method.upper():
         env.method_probes[response.status_code] += 1  # schemathesis' unsupported-method probe
         return
@@ -329,7 +337,8 @@ def test_fuzz_covered_every_operation_with_no_server_error(fuzz_env: FuzzEnv) ->
     assert set(fuzz_env.counts) == OPERATIONS, OPERATIONS ^ set(fuzz_env.counts)
     assert sum(fuzz_env.counts.values()) >= 1000, fuzz_env.counts
     server_errors = {(op, s) for op, by in fuzz_env.statuses.items() for s in by if s >= 500} - {
-        ("POST /api/v1/bots/create_bot", 507)
+        ("POST /api/v1/bots/create_bot", 507),
+        *((op, 501) for op in NOT_SUPPORTED),
     }
     assert not server_errors
     # Real objects were reached, not only 404s for random ids.

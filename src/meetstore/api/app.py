@@ -13,7 +13,18 @@ from meetstore.api.errors import install_error_handlers
 from meetstore.api.limits import RequestLimits
 from meetstore.api.middleware import BodyLimitMiddleware
 from meetstore.api.openapi import install_openapi
-from meetstore.api.routes import audit, bots, fetch, files, health, ingest, ping, storage, uploads
+from meetstore.api.routes import (
+    audit,
+    bots,
+    fetch,
+    files,
+    health,
+    ingest,
+    not_supported,
+    ping,
+    storage,
+    uploads,
+)
 from meetstore.container import Container, Hook
 
 GC_GEN0_THRESHOLD = 10_000
@@ -66,5 +77,6 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
     app.include_router(uploads.router)
     app.include_router(ping.router)
     app.include_router(audit.router)
+    app.include_router(not_supported.router)
     install_openapi(app)
     return app

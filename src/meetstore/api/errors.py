@@ -27,6 +27,7 @@ STATUS_OF: list[tuple[type[e.MeetstoreError], int]] = [
     (e.Conflict, 409),
     (e.PayloadTooLarge, 413),
     (e.RateLimited, 429),
+    (e.NotSupported, 501),
     (e.S3OperationError, 502),
     (e.Unavailable, 503),
     (e.InsufficientStorage, 507),

@@ -40,6 +40,8 @@ from meetstore.services.events import emit
 log = logging.getLogger("meetstore.bots")
 
 DEFAULT_TRANSCRIPT_PROVIDER = "meetstream"
+DEFAULT_BOT_NAME = "Meeting Notetaker"
+"""MeetStream's name for a bot created without `bot_name`."""
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_IDEMPOTENCY_KEY = 255

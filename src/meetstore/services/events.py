@@ -27,6 +27,8 @@ EVENTS = (
     "storage.unhealthy",
     "data_deletion",
 )
+FAILURE_EVENTS = frozenset({"bot.failed", "bot.denied", "bot.notallowed"})
+"""MeetStream's lifecycle events that report a failure: `status_code` 500 (the SDK reads it)."""
 
 
 def payload(
@@ -39,11 +41,13 @@ def payload(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
+        # MeetStream documents both spellings of the event's name; receivers read either.
         "event": event,
+        "bot_event": event,
         "bot_id": bot.id if bot else None,
         "bot_status": bot.status if bot else None,
         "message": message,
-        "status_code": status_code,
+        "status_code": 500 if event in FAILURE_EVENTS else status_code,
         "custom_attributes": (bot.options or {}).get("custom_attributes") if bot else None,
         "timestamp": rfc3339(now),
     }

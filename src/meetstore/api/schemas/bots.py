@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from meetstore.adapters.net_guard import parse_http_url
 from meetstore.domain.erasure import InvalidRetention, parse_retention
 from meetstore.errors import InvalidRequest
-from meetstore.services.bots import DEFAULT_TRANSCRIPT_PROVIDER, CreateBotInput
+from meetstore.services.bots import DEFAULT_BOT_NAME, DEFAULT_TRANSCRIPT_PROVIDER, CreateBotInput
 
 _PROVIDER_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MAX_SIMULATED_DURATION_S = 4 * 3600.0
@@ -126,7 +126,12 @@ class CreateBotIn(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
     meeting_link: str = Field(min_length=1, max_length=2048, json_schema_extra=HTTP_URL_DOC)
-    bot_name: str = Field(min_length=1, max_length=200)
+    bot_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description=f'Optional, as on MeetStream: absent or null means "{DEFAULT_BOT_NAME}".',
+    )
     callback_url: str | None = Field(default=None, max_length=2048, json_schema_extra=HTTP_URL_DOC)
     video_required: bool = True
     audio_separate_streams: bool = False
@@ -141,7 +146,9 @@ class CreateBotIn(BaseModel):
 
     @field_validator("bot_name")
     @classmethod
-    def _bot_name(cls, v: str) -> str:
+    def _bot_name(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
         if not v.strip():
             raise ValueError("must not be blank")
         if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in v):
@@ -172,7 +179,7 @@ class CreateBotIn(BaseModel):
         options["audio_separate_streams"] = self.audio_separate_streams
         return CreateBotInput(
             meeting_link=self.meeting_link,
-            bot_name=self.bot_name,
+            bot_name=DEFAULT_BOT_NAME if self.bot_name is None else self.bot_name,
             callback_url=self.callback_url,
             transcript_provider=provider,
             video_required=self.video_required,
