@@ -31,6 +31,7 @@ from meetstore.runtime.simulator import SimulatedRuntime
 from meetstore.services.accounts import AccountService
 from meetstore.services.audit import AuditTrail
 from meetstore.services.audit_views import AuditViews
+from meetstore.services.bot_controls import BotControls
 from meetstore.services.bots import BotService
 from meetstore.services.changes import API_KEY, ERASURE, STORAGE, ChangeFeed
 from meetstore.services.erasure import ErasureService
@@ -111,6 +112,7 @@ class Container:
     erasures: ErasureService
     erasure_work: ErasureWork
     retention: RetentionConfigService
+    controls: BotControls
     audit: AuditTrail
     audit_views: AuditViews
     liveness: dict[str, Callable[[], bool]] = field(default_factory=dict)
@@ -217,6 +219,7 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
         erasures=ErasureService(tx, settings, on_requested=fetch.final.forget_account),
         erasure_work=ErasureWork(tx, spool, locations, settings, audit),
         retention=RetentionConfigService(tx, settings, audit),
+        controls=BotControls(tx),
         audit=audit,
         audit_views=AuditViews(tx, settings),
     )

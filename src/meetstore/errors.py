@@ -139,6 +139,12 @@ class BotInMeeting(Conflict):
     code = "bot_in_meeting"
 
 
+class BotNotInMeeting(Conflict):
+    """A live control (pause, resume, a message, an image) for a bot not in its meeting."""
+
+    code = "bot_not_in_meeting"
+
+
 class PrefixRequired(Conflict):
     """A bucket lifecycle rule for an empty prefix would expire the whole bucket."""
 

@@ -89,6 +89,7 @@ class Bot:
     deletion: dict[str, Any] | None = None
     retention_hours: float | None = None
     retention_expires_at: datetime | None = None
+    controls: dict[str, Any] | None = None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from meetstore.api.middleware import BodyLimitMiddleware
 from meetstore.api.openapi import install_openapi
 from meetstore.api.routes import (
     audit,
+    bot_controls,
     bots,
     fetch,
     files,
@@ -77,6 +78,7 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
     app.include_router(uploads.router)
     app.include_router(ping.router)
     app.include_router(audit.router)
+    app.include_router(bot_controls.router)
     app.include_router(not_supported.router)
     install_openapi(app)
     return app

@@ -76,6 +76,7 @@ class BotRecord(Protocol):
     deletion: dict[str, Any] | None
     retention_hours: float | None
     retention_expires_at: datetime | None
+    controls: dict[str, Any] | None
 
 
 class ArtifactRecord(Protocol):

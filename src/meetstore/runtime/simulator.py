@@ -23,12 +23,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from meetstore.config import Settings
 from meetstore.domain.artifacts import SIMULATED_RUNTIME, BotStatus
+from meetstore.domain.live_controls import Recorded, recorded
 from meetstore.errors import Conflict, MeetstoreError, Unavailable
 from meetstore.services.handin import HandInService
 from meetstore.services.ingest import IngestService
@@ -214,6 +216,7 @@ class SimulatedRuntime:
         plan = plan_of(info.options, self._settings.simulated_default_duration_s)
         step = self._settings.simulated_step_delay_s
         recording_started: float | None = None
+        started_at = datetime.now(UTC)
         try:
             for status in (BotStatus.IN_MEETING, BotStatus.RECORDING):
                 if not self._pause(bot_id, step):
@@ -222,14 +225,17 @@ class SimulatedRuntime:
                 if now != status.value:
                     raise _Removed
             recording_started = time.monotonic()
+            started_at = datetime.now(UTC)
             self._pause(bot_id, plan.duration_s, while_status=BotStatus.RECORDING)
         except (_Removed, Conflict):
             pass
         if self._stopping.is_set():
             return
         if recording_started is not None:
-            recorded = min(plan.duration_s, max(MIN_RECORDING_S, time.monotonic() - recording_started))
-            self._hand_in(bot_id, plan, recorded)
+            wall = min(plan.duration_s, max(MIN_RECORDING_S, time.monotonic() - recording_started))
+            controls = self._call(bot_id, "controls", lambda: self._status.controls_of(bot_id))
+            shaped = recorded(controls, started_at, started_at + timedelta(seconds=wall))
+            self._hand_in(bot_id, plan, max(MIN_RECORDING_S, wall - shaped.paused_s), shaped, info.bot_name)
         self._left(bot_id)
 
     def _left(self, bot_id: str) -> None:
@@ -264,7 +270,7 @@ class SimulatedRuntime:
                 return True
             self._stopping.wait(min(self.poll_s, remaining))
 
-    def _hand_in(self, bot_id: str, plan: Plan, duration_s: float) -> None:
+    def _hand_in(self, bot_id: str, plan: Plan, duration_s: float, shaped: Recorded, bot_name: str) -> None:
         from meetstore.runtime.media import MeetingScript, record_meeting
 
         seed = int.from_bytes(hashlib.sha256(bot_id.encode()).digest()[:4], "big")
@@ -279,7 +285,8 @@ class SimulatedRuntime:
         with tempfile.TemporaryDirectory(prefix=f"meetstore-sim-{bot_id[:8]}-") as tmp:
             out = Path(tmp)
             rec = record_meeting(out, script)
-            data = meeting_data(rec, script)
+            _post_messages(out / "chat.json", shaped, bot_name)
+            data = {**meeting_data(rec, script), **controls_data(shaped)}
             self._call(bot_id, "meeting data", lambda: self._status.set_meeting_data(bot_id, data))
             for name in rec.files:
                 self._call(bot_id, f"file {name}", partial(self._save, bot_id, name, out / name))
@@ -310,3 +317,23 @@ def meeting_data(rec: Recording, script: MeetingScript) -> dict[str, Any]:
             name: round(i * script.screenshot_interval_s, 3) for i, name in enumerate(shots)
         },
     }
+
+
+def controls_data(shaped: Recorded) -> dict[str, Any]:
+    """What the live controls add to the meeting data (and so to the manifest and detail)."""
+    return {
+        "pauses": [{"start": start, "end": end} for start, end in shaped.pauses],
+        "events": [{"type": "image", **image} for image in shaped.images],
+    }
+
+
+def _post_messages(chat: Path, shaped: Recorded, bot_name: str) -> None:
+    """The bot's own messages (send_message) in the chat log, where they fall in the media."""
+    if not shaped.messages:
+        return
+    log_ = json.loads(chat.read_text(encoding="utf-8")) if chat.exists() else []
+    log_ += [
+        {"sender": bot_name, "message": text, "timestamp_s": shaped.media_time(at)} for at, text in shaped.messages
+    ]
+    log_.sort(key=lambda m: float(m.get("timestamp_s", 0.0)))
+    chat.write_text(json.dumps(log_, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

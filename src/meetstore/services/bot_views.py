@@ -139,6 +139,10 @@ class BotDetail:
     artifacts: tuple[StoredFile, ...]
     webhooks: tuple[WebhookDelivery, ...]
     lifecycle: Lifecycle
+    paused: bool = False
+    """The recording is paused now (pause_recording without resume_recording yet)."""
+    pauses: tuple[dict[str, Any], ...] = ()
+    """The recording's paused spans, {"start", "end"} in seconds (known once the bot left)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from meetstore.domain.artifacts import LIVE_STATUSES, BotStatus
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.erasure import ErasureState
 from meetstore.domain.ids import canonical_id, decode_cursor, encode_cursor
+from meetstore.domain.live_controls import is_paused
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import DuplicateIdempotencyKey, NewBot, Transaction, Transactions
 from meetstore.errors import BotNotFound, InvalidRequest, RateLimited
@@ -275,6 +276,8 @@ class BotService:
                 artifacts=tuple(StoredFile.of(a) for a in artifacts),
                 webhooks=tuple(WebhookDelivery.of(w) for w in hooks),
                 lifecycle=Lifecycle.of(bot, erasing),
+                paused=is_paused(bot.controls),
+                pauses=tuple((bot.meeting_data or {}).get("pauses", [])),
             )
 
     # --- remove ---------------------------------------------------------------------------------

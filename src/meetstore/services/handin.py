@@ -148,6 +148,8 @@ class HandInService:
             "participants": meeting.get("participants", []),
             "speaker_timeline": meeting.get("speaker_timeline", []),
             "video_info": meeting.get("video_info"),
+            "pauses": meeting.get("pauses", []),
+            "events": meeting.get("events", []),
         }
 
     def _pin(self, tx: Transaction, bot: BotRecord, now: datetime) -> CategoryPrefixes:

@@ -43,6 +43,7 @@ class RuntimeInfo:
     bot_id: str
     status: str
     options: dict[str, Any]
+    bot_name: str = ""
 
 
 class RuntimeStatusService:
@@ -60,7 +61,13 @@ class RuntimeStatusService:
     def runtime_info(self, bot_id: str) -> RuntimeInfo:
         with self._tx.read() as tx:
             bot = the_bot(tx, bot_id_of(bot_id))
-            return RuntimeInfo(bot.id, bot.status, dict(bot.options or {}))
+            return RuntimeInfo(bot.id, bot.status, dict(bot.options or {}), bot.bot_name)
+
+    def controls_of(self, bot_id: str) -> dict[str, Any] | None:
+        """The live controls recorded for the bot (pauses, messages, images)."""
+        with self._tx.read() as tx:
+            controls = the_bot(tx, bot_id_of(bot_id)).controls
+            return None if controls is None else dict(controls)
 
     def status_of(self, bot_id: str) -> str:
         with self._tx.read() as tx:

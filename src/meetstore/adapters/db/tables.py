@@ -141,6 +141,9 @@ class Bot(Base):
     retention_hours: Mapped[float | None] = mapped_column(Float)
     """The retention pinned at hand-in (None: kept forever)."""
     retention_expires_at: Mapped[datetime | None]
+    controls: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What the account did to the meeting while the bot was in it: pauses, messages, images
+    (domain/live_controls.py)."""
 
 
 class Artifact(Base):

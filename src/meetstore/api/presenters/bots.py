@@ -113,6 +113,8 @@ def detail(d: BotDetail) -> BotDetailOut:
             "deleted_at": rfc3339(d.lifecycle.deleted_at),
             "expired_at": rfc3339(d.lifecycle.expired_at),
             "media_expired_at": rfc3339(d.lifecycle.expired_at),
+            "recording": "paused" if d.paused else "recording",
+            "pauses": list(d.pauses),
         }
     )
 

@@ -20,10 +20,10 @@ from meetstore.services.bots import DEFAULT_BOT_NAME, DEFAULT_TRANSCRIPT_PROVIDE
 _PROVIDER_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MAX_SIMULATED_DURATION_S = 4 * 3600.0
 HTTP_URL_DOC: dict[str, Any] = {"format": "uri", "pattern": "^https?://"}
-"""Documentation only: an http(s) URL with a host and no user:password@ (checked by `_http_url`)."""
+"""Documentation only: an http(s) URL with a host and no user:password@ (checked by `http_url`)."""
 
 
-def _http_url(value: str, field: str) -> str:
+def http_url(value: str, field: str) -> str:
     try:
         parse_http_url(value, field)
     except InvalidRequest as exc:
@@ -142,7 +142,7 @@ class CreateBotIn(BaseModel):
     @field_validator("meeting_link")
     @classmethod
     def _meeting_link(cls, v: str) -> str:
-        return _http_url(v.strip(), "meeting_link")
+        return http_url(v.strip(), "meeting_link")
 
     @field_validator("bot_name")
     @classmethod
@@ -160,7 +160,7 @@ class CreateBotIn(BaseModel):
     def _callback_url(cls, v: str | None) -> str | None:
         if v is None or v == "":
             return None
-        return _http_url(v.strip(), "callback_url")
+        return http_url(v.strip(), "callback_url")
 
     def to_input(self) -> CreateBotInput:
         provider = DEFAULT_TRANSCRIPT_PROVIDER

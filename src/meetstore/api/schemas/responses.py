@@ -175,6 +175,12 @@ class BotDetailOut(BotSummaryOut):
     deleted_at: str | None = None
     expired_at: str | None = None
     media_expired_at: str | None = None
+    recording: Literal["paused", "recording"] = Field(
+        default="recording", description="Whether the recording is paused now (pause_recording)."
+    )
+    pauses: list[dict[str, float]] = Field(
+        default_factory=list, description="Paused spans `{start, end}`, seconds from the recording's start."
+    )
 
 
 class RetryOut(_Open):

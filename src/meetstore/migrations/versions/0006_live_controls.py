@@ -1,0 +1,24 @@
+"""live controls: a bot's pauses, sent messages and images while in its meeting
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-03
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("bots", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("controls", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("bots", schema=None) as batch_op:
+        batch_op.drop_column("controls")
