@@ -66,7 +66,13 @@ def assert_inline_matches(
     client: MeetStream, bot: dict[str, Any], read: Callable[[str], bytes], keys: dict[str, str]
 ) -> None:
     manifest = json.loads(read(keys["manifest"]))
-    assert client.bots.participants(bot["bot_id"]) == manifest["participants"]
+    people = client.bots.participants(bot["bot_id"])  # MeetStream's shape, from the manifest
+    assert [(p["deviceId"], p["fullName"]) for p in people] == [(p["id"], p["name"]) for p in manifest["participants"]]
+    streams = client.bots.audio_streams(bot["bot_id"])["streams"]
+    for p in people:
+        assert p["status"] == "left" and p["profilePicture"] is None
+        assert p["streamIds"] == sorted(s["participant_id"] for s in streams if s["participant"] == p["fullName"])
+    assert any(p["streamIds"] for p in people)  # the bot records separate streams
     assert client.bots.speaker_timeline(bot["bot_id"]) == manifest["speaker_timeline"]
     assert len(manifest["participants"]) >= 1 and len(manifest["speaker_timeline"]) >= 1
     segments = client.transcripts.get(bot["transcript_id"])

@@ -116,3 +116,33 @@ def test_the_async_client_pauses_and_resumes(sqlite_server: RunningServer) -> No
     wait_status(sync, bot_id, {"Done"}, timeout=60)
     chat = json.loads(download(sync.bots.chats(bot_id)["download_url"]))
     assert [m["message"] for m in chat if m["sender"] == "Meeting Notetaker"] == ["from the async client"]
+
+
+def test_detail_has_meetstreams_bot_details(sqlite_server: RunningServer) -> None:
+    client = sdk_for(sqlite_server, new_account(sqlite_server).api_key)
+    body = {
+        "meeting_link": "https://meet.google.com/abc-defg-hij",
+        "bot_message": "Hello, I take notes.",
+        "custom_attributes": {"team": "blue"},
+        "video_required": False,
+        "recording_config": {"simulated": {"duration_s": 1.0}},
+    }
+    bot_id = client.bots.create(body)["bot_id"]
+    wait_status(client, bot_id, {"Done"}, timeout=60)
+
+    detail = client.bots.detail(bot_id)
+    details = detail["bot_details"]
+    assert details["BotID"] == bot_id and details["Status"] == "Done"
+    assert details["Platform"] == "google_meet" and details["MeetingLink"] == body["meeting_link"]
+    assert details["BotUsername"] == "Meeting Notetaker" and details["BotMessage"] == "Hello, I take notes."
+    assert details["custom_attributes"] == {"team": "blue"}
+    assert details["RequestPayload"]["meeting_link"] == body["meeting_link"]
+    assert details["RequestPayload"]["custom_attributes"] == {"team": "blue"}
+    timeline = details["StatusTimeline"]
+    assert list(timeline) == ["Joining", "InMeeting", "Recording", "Stopped", "Done"]
+    stamps = [stage["timestamp"] for stage in timeline.values()]
+    assert stamps == sorted(stamps) and all(stage["status"] is True for stage in timeline.values())
+    assert details["StartTime"] == timeline["Recording"]["timestamp"] and details["EndTime"] == detail["left_at"]
+    assert details["Duration"] == pytest.approx(1.0, abs=0.8)
+    # meetstore's own fields stay beside it.
+    assert detail["storage"]["artifacts"] and detail["bot_id"] == bot_id

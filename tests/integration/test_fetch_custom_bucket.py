@@ -132,7 +132,9 @@ def assert_served_exactly(
         assert urlsplit(url).path.startswith(f"/{bucket}/meetstream/{seeded.bot_id}_"), label
     # Inline endpoints read the very objects in the bucket.
     manifest = json.loads(in_bucket[seeded.key("manifest.json")])
-    assert client.bots.participants(seeded.bot_id) == manifest["participants"]
+    people = client.bots.participants(seeded.bot_id)  # MeetStream's shape, from the manifest
+    assert [(p["deviceId"], p["fullName"]) for p in people] == [(p["id"], p["name"]) for p in manifest["participants"]]
+    assert all(set(p) == {"deviceId", "fullName", "profilePicture", "status", "streamIds"} for p in people)
     assert client.bots.speaker_timeline(seeded.bot_id) == manifest["speaker_timeline"]
     assert client.transcripts.get(seeded.transcript_id) == json.loads(
         in_bucket[seeded.key("transcript/processed.json")]

@@ -75,7 +75,9 @@ def test_local_platform_store_serves_every_file(server: RunningServer, moto: Mot
         assert resp.headers["accept-ranges"] == "bytes"
 
     manifest = json.loads(store.path_of(seeded.key("manifest.json")).read_bytes())
-    assert client.bots.participants(seeded.bot_id) == manifest["participants"]
+    people = client.bots.participants(seeded.bot_id)  # MeetStream's shape, from the manifest
+    assert [(p["deviceId"], p["fullName"]) for p in people] == [(p["id"], p["name"]) for p in manifest["participants"]]
+    assert all(set(p) == {"deviceId", "fullName", "profilePicture", "status", "streamIds"} for p in people)
     assert client.bots.speaker_timeline(seeded.bot_id) == manifest["speaker_timeline"]
     assert client.transcripts.get(seeded.transcript_id) == json.loads(
         store.path_of(seeded.key("transcript/processed.json")).read_bytes()

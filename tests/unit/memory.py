@@ -90,6 +90,7 @@ class Bot:
     retention_hours: float | None = None
     retention_expires_at: datetime | None = None
     controls: dict[str, Any] | None = None
+    timeline: dict[str, Any] | None = None
 
 
 @dataclass

@@ -77,6 +77,7 @@ class BotRecord(Protocol):
     retention_hours: float | None
     retention_expires_at: datetime | None
     controls: dict[str, Any] | None
+    timeline: dict[str, Any] | None
 
 
 class ArtifactRecord(Protocol):

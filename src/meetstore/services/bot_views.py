@@ -7,7 +7,9 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+from meetstore.domain.artifacts import BotStatus
 from meetstore.domain.clock import rfc3339
 from meetstore.domain.records import ArtifactRecord, BotRecord, WebhookEventRecord
 
@@ -143,6 +145,7 @@ class BotDetail:
     """The recording is paused now (pause_recording without resume_recording yet)."""
     pauses: tuple[dict[str, Any], ...] = ()
     """The recording's paused spans, {"start", "end"} in seconds (known once the bot left)."""
+    meetstream: MeetStreamDetails | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,3 +193,64 @@ class Removed:
     bot_id: str
     status: str
     removal: Removal
+
+
+def platform_of(meeting_link: str) -> str:
+    """The meeting platform of a link, as MeetStream names it."""
+    host = (urlsplit(meeting_link).hostname or "").lower()
+    if host == "zoom.us" or host.endswith(".zoom.us"):
+        return "zoom"
+    if host == "meet.google.com":
+        return "google_meet"
+    if host in ("teams.microsoft.com", "teams.live.com"):
+        return "teams"
+    return "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class MeetStreamDetails:
+    """`detail`'s `bot_details`: the bot in MeetStream's own shape and names."""
+
+    bot_id: str
+    status: str
+    timeline: tuple[tuple[str, datetime], ...]
+    """(status, when first reached), oldest first; Joining is the creation."""
+    request: dict[str, Any]
+    meeting_link: str
+    platform: str
+    bot_name: str
+    bot_message: Any
+    created_at: datetime
+    start: datetime | None
+    end: datetime | None
+    custom_attributes: Any
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.start is None or self.end is None:
+            return None
+        return round((self.end - self.start).total_seconds(), 3)
+
+    @classmethod
+    def of(cls, bot: BotRecord) -> MeetStreamDetails:
+        options = dict(bot.options or {})
+        stamps = {"Joining": bot.created_at}
+        stamps.update({k: datetime.fromisoformat(str(v)) for k, v in (bot.timeline or {}).items()})
+        request = {"meeting_link": bot.meeting_link, "bot_name": bot.bot_name, **options}
+        if bot.callback_url:
+            request["callback_url"] = bot.callback_url
+        start = stamps.get(BotStatus.RECORDING.value) or stamps.get(BotStatus.IN_MEETING.value)
+        return cls(
+            bot_id=bot.id,
+            status=bot.status,
+            timeline=tuple(sorted(stamps.items(), key=lambda kv: kv[1])),
+            request=request,
+            meeting_link=bot.meeting_link,
+            platform=platform_of(bot.meeting_link),
+            bot_name=bot.bot_name,
+            bot_message=options.get("bot_message"),
+            created_at=bot.created_at,
+            start=start,
+            end=bot.left_at,
+            custom_attributes=options.get("custom_attributes"),
+        )

@@ -16,6 +16,7 @@ from typing import Any
 from meetstore.adapters.net_guard import check_url_allowed
 from meetstore.config import Settings
 from meetstore.domain.artifacts import LIVE_STATUSES, BotStatus
+from meetstore.domain.bot_status import move_to
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.erasure import ErasureState
 from meetstore.domain.ids import canonical_id, decode_cursor, encode_cursor
@@ -29,6 +30,7 @@ from meetstore.services.bot_views import (
     BotState,
     BotSummary,
     Lifecycle,
+    MeetStreamDetails,
     NewBotView,
     Removal,
     Removed,
@@ -278,6 +280,7 @@ class BotService:
                 lifecycle=Lifecycle.of(bot, erasing),
                 paused=is_paused(bot.controls),
                 pauses=tuple((bot.meeting_data or {}).get("pauses", [])),
+                meetstream=MeetStreamDetails.of(bot),
             )
 
     # --- remove ---------------------------------------------------------------------------------
@@ -289,8 +292,7 @@ class BotService:
             if status is BotStatus.LEAVING:
                 removal = Removal.ALREADY_LEAVING
             elif status in LIVE_STATUSES:
-                bot.status = BotStatus.LEAVING.value
-                bot.updated_at = self._clock.now()
+                move_to(bot, BotStatus.LEAVING, self._clock.now())
                 removal = Removal.LEAVING
             else:
                 removal = Removal.ALREADY_LEFT

@@ -19,6 +19,7 @@ from meetstore.config import Settings
 from meetstore.domain.artifacts import BotStatus
 from meetstore.domain.audit import Actor
 from meetstore.domain.backoff import backoff_delay
+from meetstore.domain.bot_status import move_to
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.erasure import (
     DELETED,
@@ -259,7 +260,7 @@ class ErasureWork:
             bot.meeting_link = ""
             bot.deletion = done
             if bot.status == BotStatus.STOPPED.value:  # its uploads were stopped for good
-                bot.status = BotStatus.DONE.value
+                move_to(bot, BotStatus.DONE, now)
                 bot.done_at = now
             bot.updated_at = now
             status = receipt_status(progress)

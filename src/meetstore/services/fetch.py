@@ -40,6 +40,7 @@ from meetstore.services.fetch_answers import (
     expiry,
     measured,
     meeting_start,
+    meetstream_participants,
     participant_names,
     read_inline,
     taken_at,
@@ -274,13 +275,21 @@ class FetchService:
 
     @measured("get_participants")
     def participants(self, account_id: str, bot_id: str) -> Any:
-        return self._from_manifest(account_id, bot_id, "participants")
+        """MeetStream's `[{deviceId, fullName, profilePicture, status, streamIds}]`."""
+        return meetstream_participants(self._manifest_doc(account_id, bot_id))
 
     @measured("get_speaker_timeline")
     def speaker_timeline(self, account_id: str, bot_id: str) -> Any:
         return self._from_manifest(account_id, bot_id, "speaker_timeline")
 
     def _from_manifest(self, account_id: str, bot_id: str, field: str) -> Any:
+        doc = self._manifest_doc(account_id, bot_id)
+        value = doc.get(field)
+        if value is None and isinstance(doc.get("meeting"), dict):
+            value = doc["meeting"].get(field)
+        return [] if value is None else value
+
+    def _manifest_doc(self, account_id: str, bot_id: str) -> dict[str, Any]:
         snap, row = self._single(account_id, bot_id, ArtifactKind.MANIFEST)
         store = self._resolve(snap, [row], ArtifactKind.MANIFEST, error_key=row.key if row else None)
         data = read_inline(store, self._key(row), row.size if row else 0)
@@ -288,12 +297,7 @@ class FetchService:
             doc = json.loads(data)
         except ValueError as exc:
             raise ArtifactNotFound("The stored manifest of this bot is not valid JSON.") from exc
-        if not isinstance(doc, dict):
-            return []
-        value = doc.get(field)
-        if value is None and isinstance(doc.get("meeting"), dict):
-            value = doc["meeting"].get(field)
-        return [] if value is None else value
+        return doc if isinstance(doc, dict) else {}
 
     # --- loading --------------------------------------------------------------------------------
     def _snapshot(self, tx: Transaction, account_id: str, bot_id: str) -> _Snapshot:

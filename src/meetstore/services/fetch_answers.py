@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import ParamSpec, Protocol, TypeVar, runtime_checkable
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
+from meetstore.domain.artifacts import ArtifactKind
 from meetstore.domain.clock import rfc3339
 from meetstore.domain.ids import InvalidCursor, decode_cursor, encode_cursor
 from meetstore.domain.ports import Metrics, ObjectStore
@@ -73,6 +74,36 @@ def participant_names(bot: BotRecord) -> dict[str, str]:
         for p in people:
             if isinstance(p, dict) and p.get("id") is not None and p.get("name") is not None:
                 out[str(p["id"])] = str(p["name"])
+    return out
+
+
+def meetstream_participants(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """get_participants in MeetStream's shape, from the stored manifest: each participant with
+    the ids of its separate audio streams (`{slug}_{n}`, as get_audio_streams names them)."""
+    # A stream's id is its file's stem, `{slug}_{n}`; a participant's id is the same (the runtime
+    # names people after their first stream), or their slug.
+    streams: list[tuple[str, str]] = []
+    for entry in manifest.get("artifacts") or []:
+        if isinstance(entry, dict) and entry.get("kind") == ArtifactKind.AUDIO_STREAM.value and entry.get("participant"):
+            stem = str(entry.get("name", "")).rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            streams.append((str(entry["participant"]), stem))
+    people = manifest.get("participants")
+    if people is None and isinstance(manifest.get("meeting"), dict):
+        people = manifest["meeting"].get("participants")
+    out = []
+    for p in people if isinstance(people, list) else []:
+        if not isinstance(p, dict):
+            continue
+        device = str(p.get("id") or p.get("deviceId") or "")
+        out.append(
+            {
+                "deviceId": device,
+                "fullName": p.get("name") or p.get("fullName") or "",
+                "profilePicture": p.get("profile_picture") or p.get("profilePicture"),
+                "status": "left" if p.get("left_at_s") is not None else "joined",
+                "streamIds": sorted(stem for slug, stem in streams if slug in (device, device.rsplit("_", 1)[0])),
+            }
+        )
     return out
 
 

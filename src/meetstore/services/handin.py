@@ -31,6 +31,7 @@ from meetstore.domain.artifacts import (
     is_accepted_file_name,
     parse_spool_name,
 )
+from meetstore.domain.bot_status import move_to
 from meetstore.domain.clock import SystemClock, rfc3339
 from meetstore.domain.erasure import effective_retention
 from meetstore.domain.key_layout import object_key
@@ -114,9 +115,8 @@ class HandInService:
             rows.append(self._artifact(bot, SpoolName(ArtifactKind.MANIFEST), mf, prefixes, meeting, now))
             tx.artifacts.add(rows)
             bot.meeting_data = meeting
-            bot.status = BotStatus.STOPPED.value
+            move_to(bot, BotStatus.STOPPED, now)
             bot.left_at = now
-            bot.updated_at = now
             emit(
                 tx,
                 bot,
@@ -280,8 +280,7 @@ class HandInService:
             previous = bot.status
             if bot.status != BotStatus.ERROR.value:
                 # Recorded on its own first: should "left" fail, the bot still says its runtime died.
-                bot.status = BotStatus.ERROR.value
-                bot.updated_at = self._clock.now()
+                move_to(bot, BotStatus.ERROR, self._clock.now())
                 data = dict(bot.meeting_data or {})
                 data["runtime_lost"] = {"status": previous, "last_seen_at": rfc3339(seen)}
                 bot.meeting_data = data

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from meetstore.config import Settings
 from meetstore.domain.artifacts import BotStatus, apply, progress_of, requeue
+from meetstore.domain.bot_status import move_to
 from meetstore.domain.clock import SystemClock, rfc3339
 from meetstore.domain.ids import canonical_id
 from meetstore.domain.ports import Clock, Spool
@@ -58,9 +59,8 @@ class RetryService:
                 apply(row, requeue(progress_of(row), now))
                 retrying += 1
             if retrying:
-                bot.status = BotStatus.STOPPED.value
+                move_to(bot, BotStatus.STOPPED, now)
                 bot.done_at = None
-                bot.updated_at = now
                 self._audit.record(
                     tx,
                     account_id,

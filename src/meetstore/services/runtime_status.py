@@ -15,6 +15,7 @@ from typing import Any
 
 from meetstore.config import Settings
 from meetstore.domain.artifacts import LIVE_STATUSES, BotStatus
+from meetstore.domain.bot_status import move_to
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.ports import Clock
 from meetstore.domain.repositories import Transactions
@@ -95,14 +96,12 @@ class RuntimeStatusService:
             if new is current:
                 return current.value
             if new is BotStatus.ERROR:
-                bot.status = new.value
-                bot.updated_at = self._clock.now()
+                move_to(bot, new, self._clock.now())
                 return new.value
             if current not in LIVE_STATUSES or _STATUS_ORDER[new] < _STATUS_ORDER[current]:
                 raise Conflict(f"The bot is {current.value}; it cannot move to {new.value}.", status=current.value)
             now = self._clock.now()
-            bot.status = new.value
-            bot.updated_at = now
+            move_to(bot, new, now)
             if new in _STATUS_EVENT:
                 event, message = _STATUS_EVENT[new]
                 emit(tx, bot, event, message=message, now=now)

@@ -32,6 +32,7 @@ from meetstore.domain.artifacts import (
     schedule_retry,
 )
 from meetstore.domain.backoff import backoff_delay
+from meetstore.domain.bot_status import move_to
 from meetstore.domain.cancel import CancelToken, InFlight
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.pin import PinKind, same_bucket
@@ -378,9 +379,8 @@ class UploadService:
         if bot.status == BotStatus.DONE.value or tx.artifacts.count_of_bot(bot.id, UploadState.PENDING.value):
             return
         failed = tx.artifacts.count_of_bot(bot.id, UploadState.FAILED.value)
-        bot.status = BotStatus.DONE.value
+        move_to(bot, BotStatus.DONE, now)
         bot.done_at = now
-        bot.updated_at = now
         message = (
             "Every file of the bot is stored."
             if not failed

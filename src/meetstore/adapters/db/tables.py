@@ -144,6 +144,8 @@ class Bot(Base):
     controls: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """What the account did to the meeting while the bot was in it: pauses, messages, images
     (domain/live_controls.py)."""
+    timeline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """status → when the bot first reached it (domain/bot_status.py)."""
 
 
 class Artifact(Base):

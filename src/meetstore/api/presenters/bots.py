@@ -5,6 +5,8 @@ differs (times as RFC 3339, the removal's sentence) is written out here."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from meetstore.api.schemas.lifecycle import DeletedOut, DeletionAcceptedOut
 from meetstore.api.schemas.responses import (
     ArtifactOut,
@@ -29,6 +31,7 @@ from meetstore.services.bot_views import (
     BotPage,
     BotState,
     BotSummary,
+    MeetStreamDetails,
     NewBotView,
     Removal,
     Removed,
@@ -115,8 +118,27 @@ def detail(d: BotDetail) -> BotDetailOut:
             "media_expired_at": rfc3339(d.lifecycle.expired_at),
             "recording": "paused" if d.paused else "recording",
             "pauses": list(d.pauses),
+            "bot_details": None if d.meetstream is None else bot_details(d.meetstream),
         }
     )
+
+
+def bot_details(m: MeetStreamDetails) -> dict[str, Any]:
+    return {
+        "BotID": m.bot_id,
+        "Status": m.status,
+        "StatusTimeline": {stage: {"status": True, "timestamp": rfc3339(at)} for stage, at in m.timeline},
+        "RequestPayload": m.request,
+        "MeetingLink": m.meeting_link,
+        "Platform": m.platform,
+        "BotUsername": m.bot_name,
+        "BotMessage": m.bot_message,
+        "CreatedAt": rfc3339(m.created_at),
+        "StartTime": rfc3339(m.start),
+        "EndTime": rfc3339(m.end),
+        "Duration": m.duration_s,
+        "custom_attributes": m.custom_attributes,
+    }
 
 
 def handed_in(h: HandedIn) -> IngestLeftOut:

@@ -155,6 +155,33 @@ class WebhookStateOut(_Open):
     last_status: int | None
 
 
+class StageOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: bool
+    timestamp: str
+
+
+class MeetStreamBotDetailsOut(BaseModel):
+    """MeetStream's `bot_details`, with MeetStream's key names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    BotID: str
+    Status: str
+    StatusTimeline: dict[str, StageOut]
+    RequestPayload: dict[str, Any]
+    MeetingLink: str
+    Platform: str
+    BotUsername: str
+    BotMessage: Any = None
+    CreatedAt: str
+    StartTime: str | None
+    EndTime: str | None
+    Duration: float | None = Field(description="Seconds from the start of the meeting to the bot leaving.")
+    custom_attributes: Any = None
+
+
 class BotDetailOut(BotSummaryOut):
     transcript_provider: str
     callback_url: str | None
@@ -180,6 +207,9 @@ class BotDetailOut(BotSummaryOut):
     )
     pauses: list[dict[str, float]] = Field(
         default_factory=list, description="Paused spans `{start, end}`, seconds from the recording's start."
+    )
+    bot_details: MeetStreamBotDetailsOut | None = Field(
+        default=None, description="The bot as MeetStream's detail shows it (MeetStream's key names)."
     )
 
 

@@ -1,4 +1,5 @@
-"""live controls: a bot's pauses, sent messages and images while in its meeting
+"""live controls and the status timeline: a bot's pauses, messages and images while in its
+meeting, and when it first reached each status
 
 Revision ID: 0006
 Revises: 0005
@@ -17,8 +18,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("bots", schema=None) as batch_op:
         batch_op.add_column(sa.Column("controls", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("timeline", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("bots", schema=None) as batch_op:
+        batch_op.drop_column("timeline")
         batch_op.drop_column("controls")
