@@ -146,3 +146,6 @@ def test_detail_has_meetstreams_bot_details(sqlite_server: RunningServer) -> Non
     assert details["Duration"] == pytest.approx(1.0, abs=0.8)
     # meetstore's own fields stay beside it.
     assert detail["storage"]["artifacts"] and detail["bot_id"] == bot_id
+    # The bot_message is posted in the chat when the bot joins.
+    chat = json.loads(download(client.bots.chats(bot_id)["download_url"]))
+    assert {"sender": "Meeting Notetaker", "message": "Hello, I take notes.", "timestamp_s": 0.0} in chat

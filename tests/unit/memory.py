@@ -91,6 +91,7 @@ class Bot:
     retention_expires_at: datetime | None = None
     controls: dict[str, Any] | None = None
     timeline: dict[str, Any] | None = None
+    join_at: datetime | None = None
 
 
 @dataclass

@@ -273,6 +273,7 @@ def apply(row: ArtifactRecord, progress: UploadProgress) -> None:
 
 
 class BotStatus(StrEnum):
+    SCHEDULED = "Scheduled"
     JOINING = "Joining"
     IN_MEETING = "InMeeting"
     RECORDING = "Recording"
@@ -287,4 +288,6 @@ SIMULATED_RUNTIME = "simulated"
 EXTERNAL_RUNTIME = "external"
 """Bots recorded by a runtime speaking the ingest API."""
 
-LIVE_STATUSES = frozenset({BotStatus.JOINING, BotStatus.IN_MEETING, BotStatus.RECORDING, BotStatus.LEAVING})
+LIVE_STATUSES = frozenset(
+    {BotStatus.SCHEDULED, BotStatus.JOINING, BotStatus.IN_MEETING, BotStatus.RECORDING, BotStatus.LEAVING}
+)

@@ -78,6 +78,7 @@ class BotRecord(Protocol):
     retention_expires_at: datetime | None
     controls: dict[str, Any] | None
     timeline: dict[str, Any] | None
+    join_at: datetime | None
 
 
 class ArtifactRecord(Protocol):

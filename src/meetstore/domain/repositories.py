@@ -73,6 +73,7 @@ class NewBot:
     idempotency_key: str | None
     runtime: str
     now: datetime
+    join_at: datetime | None = None
 
 
 class DuplicateIdempotencyKey(Exception):
@@ -116,6 +117,10 @@ class BotQueries(Protocol):
 
     def page(self, account_id: str, after: tuple[datetime, str] | None, limit: int) -> list[BotRecord]:
         """Newest first, continuing after (created_at, id); `limit` rows at most."""
+        ...
+
+    def due_to_join(self, now: datetime, limit: int) -> list[BotRecord]:
+        """Scheduled bots whose join time has come, locked."""
         ...
 
     def simulated_queue(self, unseen_since: datetime, limit: int) -> list[str]:

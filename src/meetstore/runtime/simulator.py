@@ -120,6 +120,7 @@ class SimulatedRuntime:
                 return False
             self._threads = {k: t for k, t in self._threads.items() if t.is_alive()}
             room = self._settings.simulated_recordings_per_worker - len(self._threads)
+        self._claims.start_scheduled()  # scheduled bots due now join the queue (any runtime's)
         if room <= 0:
             return False
         queued = self._claims.simulated_queue(room)
@@ -235,7 +236,9 @@ class SimulatedRuntime:
             wall = min(plan.duration_s, max(MIN_RECORDING_S, time.monotonic() - recording_started))
             controls = self._call(bot_id, "controls", lambda: self._status.controls_of(bot_id))
             shaped = recorded(controls, started_at, started_at + timedelta(seconds=wall))
-            self._hand_in(bot_id, plan, max(MIN_RECORDING_S, wall - shaped.paused_s), shaped, info.bot_name)
+            greeting = info.options.get("bot_message")
+            posted = Posted(info.bot_name, greeting if isinstance(greeting, str) and greeting.strip() else None)
+            self._hand_in(bot_id, plan, max(MIN_RECORDING_S, wall - shaped.paused_s), shaped, posted)
         self._left(bot_id)
 
     def _left(self, bot_id: str) -> None:
@@ -270,7 +273,7 @@ class SimulatedRuntime:
                 return True
             self._stopping.wait(min(self.poll_s, remaining))
 
-    def _hand_in(self, bot_id: str, plan: Plan, duration_s: float, shaped: Recorded, bot_name: str) -> None:
+    def _hand_in(self, bot_id: str, plan: Plan, duration_s: float, shaped: Recorded, posted: Posted) -> None:
         from meetstore.runtime.media import MeetingScript, record_meeting
 
         seed = int.from_bytes(hashlib.sha256(bot_id.encode()).digest()[:4], "big")
@@ -285,7 +288,7 @@ class SimulatedRuntime:
         with tempfile.TemporaryDirectory(prefix=f"meetstore-sim-{bot_id[:8]}-") as tmp:
             out = Path(tmp)
             rec = record_meeting(out, script)
-            _post_messages(out / "chat.json", shaped, bot_name)
+            _post_messages(out / "chat.json", shaped, posted)
             data = {**meeting_data(rec, script), **controls_data(shaped)}
             self._call(bot_id, "meeting data", lambda: self._status.set_meeting_data(bot_id, data))
             for name in rec.files:
@@ -327,13 +330,22 @@ def controls_data(shaped: Recorded) -> dict[str, Any]:
     }
 
 
-def _post_messages(chat: Path, shaped: Recorded, bot_name: str) -> None:
-    """The bot's own messages (send_message) in the chat log, where they fall in the media."""
-    if not shaped.messages:
+@dataclass(frozen=True)
+class Posted:
+    """What the bot itself says in the chat: its `bot_message` at join, as `bot_name`."""
+
+    bot_name: str
+    greeting: str | None
+
+
+def _post_messages(chat: Path, shaped: Recorded, posted: Posted) -> None:
+    """The bot's own messages in the chat log, where they fall in the media: its `bot_message`
+    when it joins, then what send_message sent."""
+    said = [(0.0, posted.greeting)] if posted.greeting else []
+    said += [(shaped.media_time(at), text) for at, text in shaped.messages]
+    if not said:
         return
     log_ = json.loads(chat.read_text(encoding="utf-8")) if chat.exists() else []
-    log_ += [
-        {"sender": bot_name, "message": text, "timestamp_s": shaped.media_time(at)} for at, text in shaped.messages
-    ]
+    log_ += [{"sender": posted.bot_name, "message": text, "timestamp_s": t} for t, text in said]
     log_.sort(key=lambda m: float(m.get("timestamp_s", 0.0)))
     chat.write_text(json.dumps(log_, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -17,7 +17,7 @@ from meetstore.adapters.net_guard import check_url_allowed
 from meetstore.config import Settings
 from meetstore.domain.artifacts import LIVE_STATUSES, BotStatus
 from meetstore.domain.bot_status import move_to
-from meetstore.domain.clock import SystemClock
+from meetstore.domain.clock import SystemClock, rfc3339
 from meetstore.domain.erasure import ErasureState
 from meetstore.domain.ids import canonical_id, decode_cursor, encode_cursor
 from meetstore.domain.live_controls import is_paused
@@ -64,6 +64,8 @@ class CreateBotInput:
     simulated_duration_s: float | None
     everyone_left_timeout_s: float | None
     options: dict[str, Any]
+    join_at: datetime | None = None
+    """When to join (MeetStream's `join_at`); None or a past time: now."""
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,9 @@ def not_found() -> BotNotFound:
 
 
 def created_view(bot: BotRecord) -> NewBotView:
-    """A new bot is joining; an Idempotency-Key replay answers exactly this again."""
-    return NewBotView(bot.id, bot.transcript_id, bot.meeting_link, BotStatus.JOINING.value)
+    """A new bot is joining (or scheduled to); an Idempotency-Key replay answers exactly this again."""
+    first = BotStatus.SCHEDULED if bot.join_at is not None else BotStatus.JOINING
+    return NewBotView(bot.id, bot.transcript_id, bot.meeting_link, first.value)
 
 
 SUMMARY_OVERHEAD_BYTES = 512
@@ -155,6 +158,8 @@ class BotService:
             )
         now = self._clock.now()
         runtime = self._settings.bot_runtime
+        scheduled = data.join_at is not None and data.join_at > now
+        status = BotStatus.SCHEDULED if scheduled else BotStatus.JOINING
         try:
             with self._tx.write() as tx:
                 self._check_live_bots(tx, account_id)
@@ -166,15 +171,20 @@ class BotService:
                         transcript_provider=data.transcript_provider,
                         meeting_link=data.meeting_link,
                         bot_name=data.bot_name,
-                        status=BotStatus.JOINING.value,
+                        status=status.value,
                         callback_url=data.callback_url,
                         options=data.options,
                         idempotency_key=key,
                         runtime=runtime,
                         now=now,
+                        join_at=data.join_at if scheduled else None,
                     )
                 )
-                emit(tx, bot, "bot.joining", message="The bot is joining the meeting.", now=now)
+                if scheduled:
+                    assert data.join_at is not None
+                    emit(tx, bot, "bot.scheduled", message=f"The bot will join at {rfc3339(data.join_at)}.", now=now)
+                else:
+                    emit(tx, bot, "bot.joining", message="The bot is joining the meeting.", now=now)
                 created = created_view(bot)
         except DuplicateIdempotencyKey:
             # Two requests with the same Idempotency-Key raced: the other one created the bot.

@@ -15,6 +15,7 @@ from meetstore.domain.records import BotRecord, WebhookEventRecord
 from meetstore.domain.repositories import Transaction
 
 EVENTS = (
+    "bot.scheduled",
     "bot.joining",
     "bot.inmeeting",
     "bot.recording",

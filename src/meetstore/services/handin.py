@@ -265,7 +265,8 @@ class HandInService:
         `skip`: bots whose runtime runs in this process. Returns the ids handed in.
         """
         cutoff = self._clock.now() - timedelta(seconds=self._settings.runtime_stale_after_s)
-        stuck = [*(st.value for st in LIVE_STATUSES), BotStatus.ERROR.value]
+        # A Scheduled bot has no runtime yet: nothing of it can have died.
+        stuck = [*(st.value for st in LIVE_STATUSES if st is not BotStatus.SCHEDULED), BotStatus.ERROR.value]
         with self._tx.read() as tx:
             ids = tx.bots.stale_live(stuck, cutoff, limit)
         skipped = set(skip)

@@ -18,12 +18,14 @@ from datetime import datetime, timedelta
 
 from meetstore.config import Settings
 from meetstore.domain.artifacts import EXTERNAL_RUNTIME, BotStatus
+from meetstore.domain.bot_status import move_to
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.ids import canonical_id
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import Transactions
 from meetstore.errors import BotNotFound, Conflict, InvalidApiKey, InvalidRequest
 from meetstore.services.bots import decode_page_cursor, encode_page_cursor
+from meetstore.services.events import emit
 from meetstore.services.runtime_bots import bot_id_of, refuse_if_left, the_bot
 
 CREDENTIAL_PREFIX = "rt_"
@@ -98,6 +100,21 @@ class RuntimeClaims:
         more = len(rows) > limit
         next_cursor = encode_page_cursor(page[-1].created_at, page[-1].id) if more and page else None
         return WaitingPage(tuple(WaitingBot.of(b) for b in page), next_cursor)
+
+    def start_scheduled(self, limit: int = 100) -> int:
+        """Scheduled bots whose join time has come become Joining (`bot.joining`), so a runtime
+        claims them like any new bot. Exactly once across workers: the rows are locked and their
+        status looked at again under the lock. How many were started."""
+        now = self._clock.now()
+        started = 0
+        with self._tx.write() as tx:
+            for bot in tx.bots.due_to_join(now, limit):
+                if bot.status != BotStatus.SCHEDULED.value:
+                    continue
+                move_to(bot, BotStatus.JOINING, now)
+                emit(tx, bot, "bot.joining", message="The bot is joining the meeting.", now=now)
+                started += 1
+        return started
 
     def simulated_queue(self, limit: int) -> list[str]:
         """The simulated bots a worker may claim next, oldest first."""

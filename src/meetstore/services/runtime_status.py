@@ -98,6 +98,8 @@ class RuntimeStatusService:
             if new is BotStatus.ERROR:
                 move_to(bot, new, self._clock.now())
                 return new.value
+            if current is BotStatus.SCHEDULED:
+                raise Conflict("The bot is scheduled: it joins at its join_at, not before.", status=current.value)
             if current not in LIVE_STATUSES or _STATUS_ORDER[new] < _STATUS_ORDER[current]:
                 raise Conflict(f"The bot is {current.value}; it cannot move to {new.value}.", status=current.value)
             now = self._clock.now()

@@ -99,6 +99,7 @@ class Bot(Base):
         Index("ix_bots_account_created", "account_id", "created_at", "id"),
         Index("ix_bots_status_seen", "status", "runtime_seen_at"),
         Index("ix_bots_retention_expires", "retention_expires_at"),
+        Index("ix_bots_scheduled", "status", "join_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -145,6 +146,8 @@ class Bot(Base):
     """What the account did to the meeting while the bot was in it: pauses, messages, images
     (domain/live_controls.py)."""
     timeline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    join_at: Mapped[datetime | None]
+    """When a Scheduled bot joins (create_bot's `join_at`)."""
     """status → when the bot first reached it (domain/bot_status.py)."""
 
 

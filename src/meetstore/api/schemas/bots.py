@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -29,6 +30,16 @@ def http_url(value: str, field: str) -> str:
     except InvalidRequest as exc:
         raise ValueError(exc.message) from None
     return value
+
+
+def _rfc3339(value: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be an RFC 3339 time, e.g. 2026-12-03T09:30:00Z") from None
+    if when.tzinfo is None:
+        raise ValueError("must name its offset (Z or +hh:mm)")
+    return when.astimezone(UTC)
 
 
 def _positive(value: float | None) -> float | None:
@@ -138,6 +149,20 @@ class CreateBotIn(BaseModel):
     automatic_leave: AutomaticLeaveIn | None = None
     recording_config: RecordingConfigIn | None = None
     custom_attributes: dict[str, Any] | None = None
+    join_at: str | None = Field(
+        default=None,
+        max_length=64,
+        description="RFC 3339 time with an offset: the bot is Scheduled until then (a past time: now).",
+        json_schema_extra={"format": "date-time"},
+    )
+
+    @field_validator("join_at")
+    @classmethod
+    def _join_at(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        when = _rfc3339(v)
+        return when.isoformat().replace("+00:00", "Z")
 
     @field_validator("meeting_link")
     @classmethod
@@ -187,6 +212,7 @@ class CreateBotIn(BaseModel):
             simulated_duration_s=duration,
             everyone_left_timeout_s=leave,
             options=options,
+            join_at=None if self.join_at is None else _rfc3339(self.join_at),
         )
 
 

@@ -14,7 +14,7 @@ from pydantic.config import JsonDict
 
 from meetstore.api.schemas.lifecycle import DeletingOut, ReceiptOut, RetentionConfigOut, RetentionOut
 
-BotStatusName = Literal["Joining", "InMeeting", "Recording", "Leaving", "Stopped", "Error", "Done"]
+BotStatusName = Literal["Scheduled", "Joining", "InMeeting", "Recording", "Leaving", "Stopped", "Error", "Done"]
 UUID_FORMAT: JsonDict = {"format": "uuid"}
 
 

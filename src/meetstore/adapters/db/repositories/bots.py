@@ -15,6 +15,7 @@ from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import DuplicateIdempotencyKey, NewBot
 
 JOINING = BotStatus.JOINING.value
+SCHEDULED = BotStatus.SCHEDULED.value
 LEAVING = BotStatus.LEAVING.value
 
 
@@ -37,6 +38,8 @@ class Bots:
             runtime=bot.runtime,
             created_at=bot.now,
             updated_at=bot.now,
+            timeline={bot.status: bot.now.isoformat()},
+            join_at=bot.join_at,
         )
         self._s.add(row)
         try:
@@ -107,6 +110,18 @@ class Bots:
             )
             .order_by(Bot.created_at, Bot.id)
             .limit(limit)
+        )
+        return list(self._s.scalars(query))
+
+    def due_to_join(self, now: datetime, limit: int) -> list[BotRecord]:
+        """Scheduled bots whose time has come, oldest join time first, locked (the caller checks
+        the status again under the lock: two workers start a bot once)."""
+        query = (
+            select(Bot)
+            .where(Bot.status == SCHEDULED, Bot.join_at <= now)
+            .order_by(Bot.join_at, Bot.id)
+            .limit(limit)
+            .with_for_update()
         )
         return list(self._s.scalars(query))
 
