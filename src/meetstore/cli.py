@@ -116,7 +116,8 @@ def worker(
         float, typer.Option(min=0.0, help="Seconds uploads in flight get to finish on SIGTERM/SIGINT.")
     ] = 10.0,
 ) -> None:
-    """Run upload, webhook and simulated-recording workers without the API (run as many as you like).
+    """Run the upload, webhook, health, lifecycle (erasure, retention) and simulated-recording
+    workers without the API (run as many as you like).
 
     SIGTERM or SIGINT stops it gracefully: uploads in flight finish within --grace seconds, what is
     still running then is cancelled and its lease released for another worker.
