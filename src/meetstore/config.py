@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     url_ttl_audio: int = 3600
     url_ttl_video: int = 600
     url_ttl_audio_streams: int = 600
+    url_ttl_recording_streams: int = 600
     url_ttl_screenshots: int = 600
     url_ttl_chats: int = 3600
     url_ttl_transcript: int = 3600

@@ -37,19 +37,19 @@ def body(**extra: Any) -> dict[str, Any]:
 
 def test_a_scheduled_bot_joins_at_its_time(sqlite_server: RunningServer) -> None:
     client = sdk_for(sqlite_server, new_account(sqlite_server).api_key)
-    join_at = at(3.0)
+    join_at = at(4.0)
     created = client.bots.create(body(join_at=join_at))
     bot_id = created["bot_id"]
     assert created["status"] == "Scheduled"
-    assert client.bots.status(bot_id)["status"] == "Scheduled"
     time.sleep(1.0)
-    assert client.bots.status(bot_id)["status"] == "Scheduled"  # not before its time
+    status = client.bots.status(bot_id)["status"]
+    if datetime.now(UTC) < when(join_at) - timedelta(seconds=0.5):  # a loaded machine may be late
+        assert status == "Scheduled"  # not before its time
 
-    _, seen = wait_status(client, bot_id, {"Done"}, timeout=60)
-    assert "Recording" in seen
+    wait_status(client, bot_id, {"Done"}, timeout=60)
     details = client.bots.detail(bot_id)["bot_details"]
     timeline = details["StatusTimeline"]
-    assert list(timeline)[:2] == ["Scheduled", "Joining"]
+    assert list(timeline) == ["Scheduled", "Joining", "InMeeting", "Recording", "Stopped", "Done"]
     assert when(timeline["Joining"]["timestamp"]) >= when(join_at)  # not before its time
     assert details["RequestPayload"]["join_at"] == join_at
     names = [e.get("event") for e in events(sqlite_server.container, bot_id)]

@@ -46,6 +46,7 @@ KEY_TABLE: list[tuple[str, ArtifactKind, int, str, str]] = [
     ("default", ArtifactKind.AUDIO_STREAM, 1, "alice", f"meetstream/{BOT}_audio_streams/alice_1.webm"),
     ("default", ArtifactKind.AUDIO_STREAM, 12, "bob-2", f"meetstream/{BOT}_audio_streams/bob-2_12.webm"),
     ("default", ArtifactKind.VIDEO, 0, "", f"meetstream/{BOT}_video.mp4"),
+    ("default", ArtifactKind.RECORDING_STREAM, 1, "alice", f"meetstream/{BOT}_recording_streams/alice_1.mp4"),
     ("default", ArtifactKind.SCREENSHOT, 1, "", f"meetstream/{BOT}_screenshots/00001.png"),
     ("default", ArtifactKind.SCREENSHOT, 123, "", f"meetstream/{BOT}_screenshots/00123.png"),
     (
@@ -69,6 +70,7 @@ KEY_TABLE: list[tuple[str, ArtifactKind, int, str, str]] = [
     ("root", ArtifactKind.AUDIO_STREAM, 1, "alice", f"{BOT}_audio_streams/alice_1.webm"),
     ("root", ArtifactKind.AUDIO_STREAM, 12, "bob-2", f"{BOT}_audio_streams/bob-2_12.webm"),
     ("root", ArtifactKind.VIDEO, 0, "", f"{BOT}_video.mp4"),
+    ("root", ArtifactKind.RECORDING_STREAM, 2, "bob-2", f"{BOT}_recording_streams/bob-2_2.mp4"),
     ("root", ArtifactKind.SCREENSHOT, 1, "", f"{BOT}_screenshots/00001.png"),
     ("root", ArtifactKind.SCREENSHOT, 123, "", f"{BOT}_screenshots/00123.png"),
     ("root", ArtifactKind.TRANSCRIPT_RAW, 0, "", f"{BOT}_transcription/deepgram/{TID}/raw.json"),
@@ -92,6 +94,13 @@ KEY_TABLE: list[tuple[str, ArtifactKind, int, str, str]] = [
         f"recordings/meetstream/{BOT}_audio_streams/bob-2_12.webm",
     ),
     ("nested", ArtifactKind.VIDEO, 0, "", f"recordings/meetstream/{BOT}_video.mp4"),
+    (
+        "nested",
+        ArtifactKind.RECORDING_STREAM,
+        1,
+        "alice",
+        f"recordings/meetstream/{BOT}_recording_streams/alice_1.mp4",
+    ),
     ("nested", ArtifactKind.SCREENSHOT, 1, "", f"recordings/meetstream/{BOT}_screenshots/00001.png"),
     ("nested", ArtifactKind.SCREENSHOT, 123, "", f"recordings/meetstream/{BOT}_screenshots/00123.png"),
     (
@@ -127,6 +136,13 @@ KEY_TABLE: list[tuple[str, ArtifactKind, int, str, str]] = [
         f"recordings/audio/{BOT}_audio_streams/bob-2_12.webm",
     ),
     ("per_category", ArtifactKind.VIDEO, 0, "", f"recordings/video/{BOT}_video.mp4"),
+    (
+        "per_category",
+        ArtifactKind.RECORDING_STREAM,
+        1,
+        "alice",
+        f"recordings/video/{BOT}_recording_streams/alice_1.mp4",
+    ),
     ("per_category", ArtifactKind.SCREENSHOT, 1, "", f"recordings/video/{BOT}_screenshots/00001.png"),
     ("per_category", ArtifactKind.SCREENSHOT, 123, "", f"recordings/video/{BOT}_screenshots/00123.png"),
     (
@@ -413,3 +429,23 @@ def test_bot_listing_prefix_is_the_category_folder_and_the_bot_id() -> None:
     for wrong in (f"m/x{bot}_audio.mp3", "m/other_audio.mp3"):
         with pytest.raises(ValueError):
             bot_listing_prefix(wrong, bot)
+
+
+def test_recording_streams_have_their_key_and_spool_name() -> None:
+    from meetstore.domain.artifacts import ArtifactKind, parse_spool_name
+    from meetstore.domain.key_layout import collection_prefix, object_key
+    from meetstore.domain.storage_config import CategoryPrefixes
+
+    bot = "4a1f1918-56bb-4349-840d-4847c43732aa"
+    prefixes = CategoryPrefixes(audio="a", video="v/cams", transcript="t", metadata="m")
+    parsed = parse_spool_name("recording_streams/alice-example_1.mp4")
+    assert parsed is not None and (parsed.kind, parsed.participant, parsed.seq) == (
+        ArtifactKind.RECORDING_STREAM,
+        "alice-example",
+        1,
+    )
+    key = object_key(ArtifactKind.RECORDING_STREAM, prefixes, bot, seq=1, participant="alice-example")
+    assert key == f"v/cams/{bot}_recording_streams/alice-example_1.mp4"
+    assert collection_prefix(ArtifactKind.RECORDING_STREAM, prefixes, bot) == f"v/cams/{bot}_recording_streams/"
+    for wrong in ("recording_streams/alice_1.webm", "recording_streams/Alice_1.mp4", "recording_streams/a_01.mp4"):
+        assert parse_spool_name(wrong) is None

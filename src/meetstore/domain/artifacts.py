@@ -16,6 +16,7 @@ class ArtifactKind(StrEnum):
     AUDIO = "audio"
     AUDIO_STREAM = "audio_stream"
     VIDEO = "video"
+    RECORDING_STREAM = "recording_stream"
     SCREENSHOT = "screenshot"
     TRANSCRIPT_RAW = "transcript_raw"
     TRANSCRIPT_PROCESSED = "transcript_processed"
@@ -27,6 +28,7 @@ CATEGORY_OF: dict[ArtifactKind, Category] = {
     ArtifactKind.AUDIO: Category.AUDIO,
     ArtifactKind.AUDIO_STREAM: Category.AUDIO,
     ArtifactKind.VIDEO: Category.VIDEO,
+    ArtifactKind.RECORDING_STREAM: Category.VIDEO,
     ArtifactKind.SCREENSHOT: Category.VIDEO,
     ArtifactKind.TRANSCRIPT_RAW: Category.TRANSCRIPT,
     ArtifactKind.TRANSCRIPT_PROCESSED: Category.TRANSCRIPT,
@@ -38,6 +40,7 @@ CONTENT_TYPE_OF: dict[ArtifactKind, str] = {
     ArtifactKind.AUDIO: "audio/mpeg",
     ArtifactKind.AUDIO_STREAM: "audio/webm",
     ArtifactKind.VIDEO: "video/mp4",
+    ArtifactKind.RECORDING_STREAM: "video/mp4",
     ArtifactKind.SCREENSHOT: "image/png",
     ArtifactKind.TRANSCRIPT_RAW: "application/json",
     ArtifactKind.TRANSCRIPT_PROCESSED: "application/json",
@@ -54,6 +57,7 @@ _SCREENSHOT_RE = re.compile(
     r"screenshots/(0000[1-9]|000[1-9][0-9]|00[1-9][0-9]{2}|0[1-9][0-9]{3}|[1-9][0-9]{4,8})\.png"
 )
 _STREAM_RE = re.compile(r"audio_streams/([a-z0-9][a-z0-9-]{0,63})_([1-9][0-9]{0,3})\.webm")
+_VIDEO_STREAM_RE = re.compile(r"recording_streams/([a-z0-9][a-z0-9-]{0,63})_([1-9][0-9]{0,3})\.mp4")
 _FIXED_NAMES = {
     "audio.mp3": ArtifactKind.AUDIO,
     "video.mp4": ArtifactKind.VIDEO,
@@ -91,6 +95,9 @@ def parse_spool_name(name: str) -> SpoolName | None:
     m = _STREAM_RE.fullmatch(name)
     if m:
         return SpoolName(ArtifactKind.AUDIO_STREAM, seq=int(m.group(2)), participant=m.group(1))
+    m = _VIDEO_STREAM_RE.fullmatch(name)
+    if m:
+        return SpoolName(ArtifactKind.RECORDING_STREAM, seq=int(m.group(2)), participant=m.group(1))
     return None
 
 

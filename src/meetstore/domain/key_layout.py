@@ -13,6 +13,7 @@ from meetstore.domain.storage_config import CategoryPrefixes
 _COLLECTION_SUFFIX: dict[ArtifactKind, str] = {
     ArtifactKind.SCREENSHOT: "screenshots",
     ArtifactKind.AUDIO_STREAM: "audio_streams",
+    ArtifactKind.RECORDING_STREAM: "recording_streams",
     ArtifactKind.TRANSCRIPT_RAW: "transcription",
     ArtifactKind.TRANSCRIPT_PROCESSED: "transcription",
 }
@@ -58,6 +59,11 @@ def object_key(
             raise ValueError("stream numbers start at 1")
         slug = _safe_segment(participant, "participant")
         return _join(p, f"{bot}_audio_streams/{slug}_{seq}.webm")
+    if kind is ArtifactKind.RECORDING_STREAM:
+        if seq < 1:
+            raise ValueError("stream numbers start at 1")
+        slug = _safe_segment(participant, "participant")
+        return _join(p, f"{bot}_recording_streams/{slug}_{seq}.mp4")
     # Transcripts.
     name = "raw.json" if kind is ArtifactKind.TRANSCRIPT_RAW else "processed.json"
     prov = _safe_segment(provider, "provider")

@@ -41,6 +41,7 @@ from meetstore.runtime.media_video import (
     VIDEO_FPS,
     VIDEO_HEIGHT,
     VIDEO_WIDTH,
+    _write_participant_video,
     _write_video,
 )
 
@@ -109,6 +110,15 @@ def record_meeting(out_dir: pathlib.Path, script: MeetingScript) -> Recording:
                     STREAM_SAMPLE_RATE,
                 ),
             )
+            written.append(name)
+
+    # -- per-participant video (MP4)
+    if script.participant_video and names:
+        (out_dir / "recording_streams").mkdir(parents=True, exist_ok=True)
+        n_frames = max(1, round(script.duration_s * VIDEO_FPS))
+        for person, stem in enumerate(slugs):
+            name = f"recording_streams/{stem}.mp4"
+            _write_participant_video(out_dir / name, person, turns, n_frames)
             written.append(name)
 
     # -- video + screenshots

@@ -55,6 +55,7 @@ class MeetingScript:
     duration_s: float = 10.0
     video: bool = True  # produce video.mp4 and screenshots
     separate_streams: bool = False  # produce per-participant audio_streams/*.webm
+    participant_video: bool = False  # produce per-participant recording_streams/*.mp4
     participants: tuple[str, ...] = ("Alice Example", "Bob Example")
     screenshot_interval_s: float = 3.0
     seed: int = 0  # deterministic output for a given seed

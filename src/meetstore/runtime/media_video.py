@@ -153,6 +153,17 @@ class _Painter:
         return canvas.to_frame()
 
 
+def _speakers(turns: list[_Turn], n_frames: int) -> Iterator[int | None]:
+    """Who speaks at each video frame (None: nobody)."""
+    turn_idx = 0
+    for i in range(n_frames):
+        tick_now = i * 1000 // (VIDEO_FPS * _TICK_MS)
+        while turn_idx < len(turns) and turns[turn_idx].end_tick <= tick_now:
+            turn_idx += 1
+        speaking = turn_idx < len(turns) and turns[turn_idx].start_tick <= tick_now
+        yield turns[turn_idx].speaker if speaking else None
+
+
 def _screenshot_frames(script: MeetingScript, n_frames: int) -> dict[int, list[int]]:
     """frame index -> screenshot numbers (1-based) taken at that frame."""
     shots: dict[int, list[int]] = {}
@@ -188,16 +199,7 @@ def _write_video(
         astream.bit_rate = 64_000
 
         pending = next(audio_frames, None)
-        turn_idx = 0
-        for i in range(n_frames):
-            tick_now = i * 1000 // (VIDEO_FPS * _TICK_MS)
-            while turn_idx < len(turns) and turns[turn_idx].end_tick <= tick_now:
-                turn_idx += 1
-            active = (
-                turns[turn_idx].speaker
-                if turn_idx < len(turns) and turns[turn_idx].start_tick <= tick_now
-                else None
-            )
+        for i, active in enumerate(_speakers(turns, n_frames)):
             frame = painter.frame(i, active)
             for number in shots.get(i, ()):
                 name = f"screenshots/{number:05d}.png"
@@ -220,3 +222,25 @@ def _write_video(
 
 
 # --------------------------------------------------------------------------- entry point
+
+
+def _write_participant_video(
+    path: pathlib.Path, person: int, turns: list[_Turn], n_frames: int
+) -> None:
+    """One participant's own camera: their tile alone (its colour), lit while they speak."""
+    painter = _Painter(1, n_frames)
+    colour = _TILE_COLOURS[person % len(_TILE_COLOURS)]
+    x0, y0, x1, y1 = painter.tiles[0]
+    painter.base.rect(x0, y0, x1, y1, _dim(colour))
+    video_tb = Fraction(1, VIDEO_FPS)
+    with av.open(str(path), "w", format="mp4") as out:
+        vstream = out.add_stream("libx264", rate=VIDEO_FPS, options={"preset": "ultrafast", "crf": "30"})
+        vstream.width = VIDEO_WIDTH
+        vstream.height = VIDEO_HEIGHT
+        vstream.pix_fmt = "yuv420p"
+        for i, active in enumerate(_speakers(turns, n_frames)):
+            frame = painter.frame(i, 0 if active == person else None)
+            frame.pts = i
+            frame.time_base = video_tb
+            out.mux(vstream.encode(frame))
+        out.mux(vstream.encode(None))

@@ -57,6 +57,7 @@ class Plan:
     duration_s: float
     video: bool
     separate_streams: bool
+    participant_video: bool = False
 
 
 def plan_of(options: dict[str, Any], default_duration_s: float) -> Plan:
@@ -77,6 +78,7 @@ def plan_of(options: dict[str, Any], default_duration_s: float) -> Plan:
         duration_s=duration,
         video=bool(options.get("video_required", True)),
         separate_streams=bool(options.get("audio_separate_streams", False)),
+        participant_video=isinstance(rc, dict) and rc.get("per_participant_video") is True,
     )
 
 
@@ -281,6 +283,7 @@ class SimulatedRuntime:
             duration_s=round(duration_s, 3),
             video=plan.video,
             separate_streams=plan.separate_streams,
+            participant_video=plan.participant_video,
             participants=PARTICIPANTS,
             screenshot_interval_s=SCREENSHOT_INTERVAL_S,
             seed=seed,

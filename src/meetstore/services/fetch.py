@@ -176,19 +176,26 @@ class FetchService:
     # --- collections ------------------------------------------------------------------------------
     @measured("get_audio_streams")
     def audio_streams(self, account_id: str, bot_id: str) -> StreamUrls:
-        kind = ArtifactKind.AUDIO_STREAM
+        return self._streams(account_id, bot_id, ArtifactKind.AUDIO_STREAM, "audio_streams")
+
+    @measured("get_recording_streams")
+    def recording_streams(self, account_id: str, bot_id: str) -> StreamUrls:
+        """Per-participant video (MeetStream's `per_participant_video`)."""
+        return self._streams(account_id, bot_id, ArtifactKind.RECORDING_STREAM, "recording_streams")
+
+    def _streams(self, account_id: str, bot_id: str, kind: ArtifactKind, name: str) -> StreamUrls:
         with self._tx.read() as tx:
             snap = self._snapshot(tx, account_id, bot_id)
             rows = tx.artifacts.of_kinds(snap.bot.id, [kind.value])
         store = self._resolve(snap, rows, kind, error_key=self._folder(snap, kind, rows))
-        exp = self._expiry("audio_streams")
+        exp = self._expiry(name)
         names = participant_names(snap.bot)
         streams = []
         for row in rows:
             pid = f"{row.participant}_{row.seq}"
             participant = names.get(pid, row.participant or pid)
             streams.append(StreamUrl(participant, pid, store.presign_get(row.key, exp.expires_in), row.key))
-        self._issued(account_id, snap, "get_audio_streams", kind, exp, [r.key for r in rows])
+        self._issued(account_id, snap, f"get_{name}", kind, exp, [r.key for r in rows])
         return StreamUrls(tuple(streams), exp)
 
     @measured("get_screenshots")

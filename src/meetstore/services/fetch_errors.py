@@ -26,6 +26,7 @@ from meetstore.errors import (
 LABEL: dict[ArtifactKind, str] = {
     ArtifactKind.AUDIO: "audio",
     ArtifactKind.AUDIO_STREAM: "per-participant audio",
+    ArtifactKind.RECORDING_STREAM: "per-participant video",
     ArtifactKind.VIDEO: "video",
     ArtifactKind.SCREENSHOT: "screenshots",
     ArtifactKind.TRANSCRIPT_RAW: "transcript",

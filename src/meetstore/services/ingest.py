@@ -19,7 +19,7 @@ from meetstore.services.runtime_bots import bot_id_of, refuse_if_left, the_bot
 
 CHUNK_BYTES = 1024 * 1024
 ACCEPTED_NAMES = (
-    "one of audio.mp3, video.mp4, chat.json, screenshots/NNNNN.png, audio_streams/{slug}_{n}.webm, "
+    "one of audio.mp3, video.mp4, chat.json, screenshots/NNNNN.png, audio_streams/{slug}_{n}.webm, recording_streams/{slug}_{n}.mp4, "
     "transcript/raw.json, transcript/processed.json, participants.json, speaker_timeline.json"
 )
 

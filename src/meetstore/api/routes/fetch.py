@@ -88,6 +88,14 @@ async def get_audio_streams(
     return present.audio_streams(await run_in_threadpool(container.fetch.audio_streams, account_id, bot_id))
 
 
+@router.get("/bots/{bot_id}/get_recording_streams", **_fetch(AudioStreamsOut))
+async def get_recording_streams(
+    bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep
+) -> AudioStreamsOut:
+    """Per-participant video (`recording_config.per_participant_video`), one MP4 per participant."""
+    return present.audio_streams(await run_in_threadpool(container.fetch.recording_streams, account_id, bot_id))
+
+
 @router.get("/bots/{bot_id}/get_screenshots", **_fetch(ScreenshotsOut))
 async def get_screenshots(
     bot_id: BotIdPath,

@@ -75,7 +75,7 @@ FileName = Annotated[
     str,
     Path(
         description="The recorded file's name: `audio.mp3`, `video.mp4`, `chat.json`, "
-        "`screenshots/00001.png`, `audio_streams/{slug}_{n}.webm`, `transcript/raw.json`, ...",
+        "`screenshots/00001.png`, `audio_streams/{slug}_{n}.webm`, `recording_streams/{slug}_{n}.mp4`, `transcript/raw.json`, ...",
         json_schema_extra={"pattern": ACCEPTED_NAME_PATTERN},
     ),
 ]

@@ -114,6 +114,9 @@ class RecordingConfigIn(BaseModel):
 
     transcript: TranscriptConfigIn | None = None
     simulated: SimulatedConfigIn | None = None
+    per_participant_video: bool = Field(
+        default=False, description="Also record one video per participant (get_recording_streams)."
+    )
     retention: dict[str, Any] | float | None = Field(
         default=None,
         description='{"type": "timed", "hours": H} (H > 0, fractions allowed), {"type": "forever"}, '
