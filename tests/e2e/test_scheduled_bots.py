@@ -49,7 +49,7 @@ def test_a_scheduled_bot_joins_at_its_time(sqlite_server: RunningServer) -> None
     wait_status(client, bot_id, {"Done"}, timeout=60)
     details = client.bots.detail(bot_id)["bot_details"]
     timeline = details["StatusTimeline"]
-    assert list(timeline) == ["Scheduled", "Joining", "InMeeting", "Recording", "Stopped", "Done"]
+    assert list(timeline) == ["Scheduled", "Joining", "InMeeting", "Recording", "Leaving", "Stopped", "Done"]
     assert when(timeline["Joining"]["timestamp"]) >= when(join_at)  # not before its time
     assert details["RequestPayload"]["join_at"] == join_at
     names = [e.get("event") for e in events(sqlite_server.container, bot_id)]

@@ -52,7 +52,7 @@ def test_create_runs_the_meeting_to_the_end(server: RunningServer) -> None:
     assert detail["created_at"].endswith("Z")
     # Each status was passed through once, each with its event, in order.
     events = [w["event"] for w in detail["webhooks"]]
-    assert events[:4] == ["bot.joining", "bot.inmeeting", "bot.recording", "bot.stopped"]
+    assert events[:5] == ["bot.joining", "bot.inmeeting", "bot.recording", "bot.leaving", "bot.stopped"]
     assert all(set(w) == {"event", "state", "attempts", "last_status"} for w in detail["webhooks"])
     kinds = sorted(a["kind"] for a in detail["storage"]["artifacts"])
     assert kinds == [
@@ -241,15 +241,27 @@ def test_video_not_required_and_separate_streams(sqlite_server: RunningServer) -
     assert [p["name"] for p in manifest["participants"]] == ["Alice Example", "Bob Example"]
 
 
-def test_automatic_leave_shortens_the_meeting(sqlite_server: RunningServer) -> None:
+def test_in_call_recording_timeout_caps_the_recording(sqlite_server: RunningServer) -> None:
     server = sqlite_server
     client = sdk_for(server, new_account(server).api_key)
     started = time.monotonic()
-    bot_id = client.bots.create(bot_params(120.0, automatic_leave={"everyone_left_timeout": 1}))["bot_id"]
+    bot_id = client.bots.create(bot_params(120.0, automatic_leave={"in_call_recording_timeout": 1}))["bot_id"]
     detail = finished(client, server.container, bot_id, timeout=20)
     assert time.monotonic() - started < 15
     manifest = json.loads(file_of(server.container, detail, "manifest").read_text())
     assert manifest["video_info"]["duration"] == pytest.approx(1.0, abs=0.2)
+
+
+def test_everyone_left_timeout_is_the_wait_after_the_participants_left(sqlite_server: RunningServer) -> None:
+    """MeetStream's meaning: the meeting lasts duration_s, then the bot stays this long alone."""
+    server = sqlite_server
+    client = sdk_for(server, new_account(server).api_key)
+    bot_id = client.bots.create(bot_params(1.5, automatic_leave={"everyone_left_timeout": 1}))["bot_id"]
+    detail = finished(client, server.container, bot_id, timeout=20)
+    manifest = json.loads(file_of(server.container, detail, "manifest").read_text())
+    assert manifest["video_info"]["duration"] == pytest.approx(2.5, abs=0.2)
+    assert [p["left_at_s"] for p in manifest["participants"]] == [pytest.approx(1.5, abs=0.1)] * 2
+    assert max(turn["end"] for turn in manifest["speaker_timeline"]) <= 1.5
 
 
 def test_unknown_fields_are_kept_and_provider_names_the_transcript_folder(

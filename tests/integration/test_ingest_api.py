@@ -279,3 +279,33 @@ def test_unknown_bots_and_bad_statuses(ext: RunningServer) -> None:
     # Leaving is allowed from any live status; the runtime reads it back to notice remove_bot too.
     assert rt.status(bot_id, "Leaving").json()["status"] == "Leaving"
     assert rt.http.get(f"/{bot_id}/status", headers=rt.auth(bot_id)).json() == {"bot_id": bot_id, "status": "Leaving"}
+
+
+def test_a_runtime_reports_the_waiting_room_a_denial_and_a_kick(ext: RunningServer) -> None:
+    """The scenarios a real meeting produces, reported through the ingest API: a bot never let in
+    ends Denied / NotAllowed with nothing to hand in; a kick is a Leaving that says bot.kicked."""
+    client, denied = new_bot(ext, callback_url="http://127.0.0.1:9/hook")
+    rt = Runtime(ext)
+    assert rt.status(denied, "InWaitingRoom").json()["status"] == "InWaitingRoom"
+    assert rt.status(denied, "Denied").json()["status"] == "Denied"
+    assert rt.status(denied, "Denied").json()["status"] == "Denied"  # same again: no change
+    for late in (rt.put(denied, "audio.mp3", b"ID3" + b"\x00" * 64), rt.status(denied, "InMeeting")):
+        assert late.status_code == 409 and late.json()["status"] == "Denied"
+    assert rt.left(denied).json()["artifacts"] == 0  # nothing was recorded: no manifest either
+    detail = client.bots.detail(denied)
+    assert detail["status"] == "Denied" and detail["storage"] == {"location": None, "artifacts": []}
+    assert [w["event"] for w in detail["webhooks"]] == ["bot.joining", "bot.in_waiting_room", "bot.denied", "bot.stopped"]
+
+    _, admitted = new_bot(ext)
+    rt.status(admitted, "InMeeting")
+    resp = rt.status(admitted, "NotAllowed")  # only a bot not yet let in can be refused
+    assert resp.status_code == 409 and resp.json()["status"] == "InMeeting"
+
+    client, kicked = new_bot(ext, callback_url="http://127.0.0.1:9/hook")
+    rt.status(kicked, "Recording")
+    resp = rt.http.post(f"/{kicked}/status", json={"status": "Leaving", "reason": "kicked"}, headers=rt.auth(kicked))
+    assert resp.json() == {"bot_id": kicked, "status": "Leaving"}
+    assert rt.put(kicked, "audio.mp3", b"ID3" + b"\x01" * 64).status_code == 201  # what it had is kept
+    assert rt.left(kicked).json()["artifacts"] == 2
+    events = [w["event"] for w in client.bots.detail(kicked)["webhooks"]]
+    assert events == ["bot.joining", "bot.recording", "bot.kicked", "bot.stopped"]

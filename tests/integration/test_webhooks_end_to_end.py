@@ -16,7 +16,7 @@ from support.moto_s3 import MotoS3, put_only
 from support.servers import RunningServer
 from support.webhook_receiver import HANG, Received, WebhookReceiver, wait_until
 
-LIFECYCLE = ["bot.joining", "bot.inmeeting", "bot.recording", "bot.stopped"]
+LIFECYCLE = ["bot.joining", "bot.inmeeting", "bot.recording", "bot.leaving", "bot.stopped"]
 PROCESSED = {"audio.processed", "video.processed", "transcription.processed"}
 
 
@@ -71,8 +71,8 @@ def test_sdk_bot_sends_the_lifecycle_in_order_with_done_last(
     time.sleep(0.3)
     reqs = receiver.snapshot()
     events = [r.event for r in reqs]
-    assert events[:4] == LIFECYCLE
-    assert set(events[4:-1]) == PROCESSED and len(events) == 8, events
+    assert events[:5] == LIFECYCLE
+    assert set(events[5:-1]) == PROCESSED and len(events) == 9, events
     assert events[-1] == "bot.done"
     assert [r.delivery_id for r in reqs] == sorted(r.delivery_id for r in reqs)
     assert all(r.status == 200 for r in reqs), "each event sent once"
@@ -114,12 +114,12 @@ def test_put_denied_bucket_sends_upload_failed_with_the_s3_error(
 
     reqs = delivered_until_done(receiver, timeout=60)
     events = [r.event for r in reqs]
-    assert events[:4] == LIFECYCLE
+    assert events[:5] == LIFECYCLE
     assert events[-1] == "bot.done"
     assert not PROCESSED & set(events), "nothing was stored"
     failed = [r for r in reqs if r.event == "storage.upload_failed"]
     assert failed, events
-    assert len(failed) == len(events) - 5, "one per file, between bot.stopped and bot.done"
+    assert len(failed) == len(events) - 6, "one per file, between bot.stopped and bot.done"
     for r in failed:
         assert verify_webhook_signature(r.body, r.signature, acct.webhook_secret)
         doc = r.json()

@@ -15,35 +15,72 @@ from pydantic import ValidationError
 from meetstore.adapters.spool.local import SpoolWriter, write_all
 from meetstore.api.schemas.bots import CreateBotIn
 from meetstore.errors import BotNotFound, InsufficientStorage, InvalidRequest
-from meetstore.runtime.simulator import Plan, plan_of
+from meetstore.runtime.scenario import Admission, Ending, Plan, plan_of
 from meetstore.services.bots import decode_page_cursor, encode_page_cursor, parse_bot_id
+
+
+def _sim(**fields: Any) -> dict[str, Any]:
+    return {"recording_config": {"simulated": fields}}
 
 
 @pytest.mark.parametrize(
     "options,expected",
     [
-        ({}, Plan(10.0, True, False)),
-        ({"recording_config": {"simulated": {"duration_s": 2}}}, Plan(2.0, True, False)),
-        ({"automatic_leave": {"everyone_left_timeout": 3}}, Plan(3.0, True, False)),
+        ({}, Plan(10.0)),
+        (_sim(duration_s=2), Plan(2.0)),
+        # MeetStream's meaning: everyone_left_timeout is the wait after the participants left.
+        ({"automatic_leave": {"everyone_left_timeout": 3}}, Plan(10.0, everyone_left_s=3.0)),
         (
-            {
-                "recording_config": {"simulated": {"duration_s": 2}},
-                "automatic_leave": {"everyone_left_timeout": 30},
-            },
-            Plan(2.0, True, False),
+            {**_sim(duration_s=20), "automatic_leave": {"in_call_recording_timeout": 1.5}},
+            Plan(20.0, recording_cap_s=1.5),
         ),
+        ({"video_required": False, "audio_separate_streams": True}, Plan(10.0, video=False, separate_streams=True)),
+        (_sim(participants=0), Plan(10.0, participants=())),
+        (_sim(participants=3), Plan(10.0, participants=("Alice Example", "Bob Example", "Chen Example"))),
         (
-            {
-                "recording_config": {"simulated": {"duration_s": 20}},
-                "automatic_leave": {"everyone_left_timeout": 1.5},
-            },
-            Plan(1.5, True, False),
+            {**_sim(waiting_room_s=4, admit=False), "automatic_leave": {"waiting_room_timeout": 2}},
+            Plan(10.0, waiting_room_s=4.0, waiting_room_timeout_s=2.0, admit=False),
         ),
-        ({"video_required": False, "audio_separate_streams": True}, Plan(10.0, False, True)),
+        (_sim(kick_at_s=1, fail_at_s=2), Plan(10.0, kick_at_s=1.0, fail_at_s=2.0)),
     ],
 )
 def test_plan_of_the_simulated_meeting(options: dict[str, Any], expected: Plan) -> None:
     assert plan_of(options, 10.0) == expected
+
+
+@pytest.mark.parametrize(
+    "plan,room,admission",
+    [
+        (Plan(5.0), False, (0.0, Admission.ADMITTED)),
+        (Plan(5.0, waiting_room_s=3.0), True, (3.0, Admission.ADMITTED)),
+        (Plan(5.0, waiting_room_s=3.0, waiting_room_timeout_s=4.0), True, (3.0, Admission.ADMITTED)),
+        (Plan(5.0, waiting_room_s=3.0, waiting_room_timeout_s=1.0), True, (1.0, Admission.NOT_ALLOWED)),
+        (Plan(5.0, admit=False), True, (0.0, Admission.DENIED)),
+        (Plan(5.0, waiting_room_s=2.0, admit=False), True, (2.0, Admission.DENIED)),
+        # The bot gives up before the host gets to deny it.
+        (Plan(5.0, waiting_room_s=2.0, waiting_room_timeout_s=1.0, admit=False), True, (1.0, Admission.NOT_ALLOWED)),
+    ],
+)
+def test_the_waiting_room(plan: Plan, room: bool, admission: tuple[float, Admission]) -> None:
+    assert plan.waits_in_room is room
+    assert plan.admission() == admission
+
+
+@pytest.mark.parametrize(
+    "plan,ending",
+    [
+        (Plan(5.0), (5.0, Ending.LEFT)),
+        (Plan(5.0, everyone_left_s=2.0), (7.0, Ending.LEFT)),
+        (Plan(5.0, everyone_left_s=2.0, recording_cap_s=6.0), (6.0, Ending.CAPPED)),
+        (Plan(5.0, recording_cap_s=9.0), (5.0, Ending.LEFT)),
+        (Plan(5.0, kick_at_s=2.0), (2.0, Ending.KICKED)),
+        (Plan(5.0, kick_at_s=8.0), (5.0, Ending.LEFT)),
+        (Plan(5.0, fail_at_s=1.0, kick_at_s=2.0), (1.0, Ending.FAILED)),
+        (Plan(5.0, kick_at_s=5.0), (5.0, Ending.LEFT)),
+    ],
+)
+def test_what_ends_the_recording(plan: Plan, ending: tuple[float, Ending]) -> None:
+    assert plan.ending() == ending
 
 
 def _body(**extra: Any) -> dict[str, Any]:

@@ -282,10 +282,13 @@ def apply(row: ArtifactRecord, progress: UploadProgress) -> None:
 class BotStatus(StrEnum):
     SCHEDULED = "Scheduled"
     JOINING = "Joining"
+    IN_WAITING_ROOM = "InWaitingRoom"
     IN_MEETING = "InMeeting"
     RECORDING = "Recording"
     LEAVING = "Leaving"
     STOPPED = "Stopped"
+    DENIED = "Denied"
+    NOT_ALLOWED = "NotAllowed"
     ERROR = "Error"
     DONE = "Done"
 
@@ -296,5 +299,15 @@ EXTERNAL_RUNTIME = "external"
 """Bots recorded by a runtime speaking the ingest API."""
 
 LIVE_STATUSES = frozenset(
-    {BotStatus.SCHEDULED, BotStatus.JOINING, BotStatus.IN_MEETING, BotStatus.RECORDING, BotStatus.LEAVING}
+    {
+        BotStatus.SCHEDULED,
+        BotStatus.JOINING,
+        BotStatus.IN_WAITING_ROOM,
+        BotStatus.IN_MEETING,
+        BotStatus.RECORDING,
+        BotStatus.LEAVING,
+    }
 )
+NEVER_ADMITTED = frozenset({BotStatus.DENIED, BotStatus.NOT_ALLOWED})
+"""Final statuses of a bot that was never let into its meeting: it recorded nothing, so it is
+never handed in (no pin, no manifest) and never becomes Done."""

@@ -166,7 +166,7 @@ def record_meeting(out_dir: pathlib.Path, script: MeetingScript) -> Recording:
     written.append("transcript/processed.json")
 
     participants: list[dict[str, object]] = [
-        {"name": name, "id": stem, "joined_at_s": 0.0, "left_at_s": round(script.duration_s, 3)}
+        {"name": name, "id": stem, "joined_at_s": 0.0, "left_at_s": round(script.talk_s, 3)}
         for name, stem in zip(names, slugs, strict=True)
     ]
     timeline: list[dict[str, object]] = [

@@ -59,6 +59,12 @@ class MeetingScript:
     participants: tuple[str, ...] = ("Alice Example", "Bob Example")
     screenshot_interval_s: float = 3.0
     seed: int = 0  # deterministic output for a given seed
+    present_s: float | None = None  # when everyone leaves (the rest is the bot alone); None: the end
+
+    @property
+    def talk_s(self) -> float:
+        """How long the participants are in the recording."""
+        return self.duration_s if self.present_s is None else max(0.0, min(self.duration_s, self.present_s))
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,7 @@ def _plan_turns(script: MeetingScript, rng: random.Random) -> list[_Turn]:
     n_people = len(script.participants)
     if n_people == 0:
         return []
-    limit = math.floor(script.duration_s * 1000.0 / _TICK_MS + 1e-9) - _TAIL_TICKS
+    limit = math.floor(script.talk_s * 1000.0 / _TICK_MS + 1e-9) - _TAIL_TICKS
     turns: list[_Turn] = []
     tick = rng.randint(2, 6)  # 100-300 ms lead-in
     speaker = rng.randrange(n_people)
@@ -162,7 +168,7 @@ def _chat(script: MeetingScript, rng: random.Random) -> list[dict[str, object]]:
     if not script.participants:
         return []
     count = rng.randint(3, 6)
-    stamps = sorted(rng.uniform(0.0, script.duration_s) for _ in range(count))
+    stamps = sorted(rng.uniform(0.0, script.talk_s) for _ in range(count))
     return [
         {
             "sender": rng.choice(script.participants),

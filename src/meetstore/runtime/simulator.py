@@ -1,11 +1,13 @@
 """The simulated bot runtime: records a synthetic meeting and hands it in like a real one.
 
 It runs in the worker processes (never an API process): each claims queued simulated bots like
-outbox rows, up to `simulated_recordings_per_worker` at once. One thread per bot: Joining → (step delay) InMeeting → (step delay) Recording, then it stays in
-the meeting until the meeting's duration has passed or the bot was removed (status Leaving in the
-database, so a `remove_bot` answered by any process is noticed), records the meeting's media with
-PyAV for the time it was recording, hands every file to the ingest service through the same path
-a real runtime's uploads take (`IngestService.save_file`), and says it left (`IngestService.left`).
+outbox rows, up to `simulated_recordings_per_worker` at once. One thread per bot: Joining → (step
+delay) [InWaitingRoom] → InMeeting → (step delay) Recording, then it stays in the meeting until
+what `runtime.scenario` plans ends it (the meeting's end, a recording cap, a kick, a failure) or
+the bot was removed (status Leaving in the database, so a `remove_bot` answered by any process is
+noticed), records the meeting's media with PyAV for the time it was recording, hands every file to
+the ingest service through the same path a real runtime's uploads take (`IngestService.save_file`),
+and says it left (`HandInService.left`).
 
 A database outage does not end a meeting: every call waits the outage out (backing off) while the
 meeting goes on, and a heartbeat thread records which bots' runtimes are alive
@@ -14,6 +16,7 @@ meeting goes on, and a heartbeat thread records which bots' runtimes are alive
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -32,6 +35,7 @@ from meetstore.config import Settings
 from meetstore.domain.artifacts import SIMULATED_RUNTIME, BotStatus
 from meetstore.domain.live_controls import Recorded, recorded
 from meetstore.errors import Conflict, MeetstoreError, Unavailable
+from meetstore.runtime.scenario import Admission, Ending, Plan, plan_of
 from meetstore.services.handin import HandInService
 from meetstore.services.ingest import IngestService
 from meetstore.services.runtime_claims import RuntimeClaims
@@ -45,41 +49,8 @@ log = logging.getLogger("meetstore.runtime")
 MIN_RECORDING_S = 0.5
 """A bot removed the moment it started recording still produces this much media."""
 SCREENSHOT_INTERVAL_S = 3.0
-PARTICIPANTS = ("Alice Example", "Bob Example")
 OUTAGE_BACKOFF_MAX_S = 5.0
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How one simulated meeting goes, from the bot's creation options."""
-
-    duration_s: float
-    video: bool
-    separate_streams: bool
-    participant_video: bool = False
-
-
-def plan_of(options: dict[str, Any], default_duration_s: float) -> Plan:
-    """Duration: `recording_config.simulated.duration_s` (else the default), or
-    `automatic_leave.everyone_left_timeout` when that is given and smaller."""
-    duration = default_duration_s
-    rc = options.get("recording_config")
-    if isinstance(rc, dict):
-        sim = rc.get("simulated")
-        if isinstance(sim, dict) and isinstance(sim.get("duration_s"), int | float):
-            duration = float(sim["duration_s"])
-    leave = options.get("automatic_leave")
-    if isinstance(leave, dict):
-        timeout = leave.get("everyone_left_timeout")
-        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and 0 < timeout < duration:
-            duration = float(timeout)
-    return Plan(
-        duration_s=duration,
-        video=bool(options.get("video_required", True)),
-        separate_streams=bool(options.get("audio_separate_streams", False)),
-        participant_video=isinstance(rc, dict) and rc.get("per_participant_video") is True,
-    )
 
 
 class _Removed(Exception):
@@ -218,30 +189,67 @@ class SimulatedRuntime:
         info = self._call(bot_id, "runtime info", lambda: self._status.runtime_info(bot_id))
         plan = plan_of(info.options, self._settings.simulated_default_duration_s)
         step = self._settings.simulated_step_delay_s
-        recording_started: float | None = None
-        started_at = datetime.now(UTC)
         try:
-            for status in (BotStatus.IN_MEETING, BotStatus.RECORDING):
-                if not self._pause(bot_id, step):
+            if not self._pause(bot_id, step):
+                raise _Removed
+            if plan.waits_in_room:
+                self._move(bot_id, BotStatus.IN_WAITING_ROOM)
+                waited, admission = plan.admission()
+                if not self._pause(bot_id, waited):
                     raise _Removed
-                now = self._call(bot_id, "status", partial(self._status.set_status, bot_id, status))
-                if now != status.value:
-                    raise _Removed
-            recording_started = time.monotonic()
-            started_at = datetime.now(UTC)
-            self._pause(bot_id, plan.duration_s, while_status=BotStatus.RECORDING)
+                if admission is not Admission.ADMITTED:
+                    # Never let in: it recorded nothing, and the status says why (bot.stopped sent).
+                    denied = BotStatus.DENIED if admission is Admission.DENIED else BotStatus.NOT_ALLOWED
+                    self._move(bot_id, denied)
+                    return
+            self._move(bot_id, BotStatus.IN_MEETING)
+            if not plan.participants:
+                self._pause(bot_id, plan.noone_joined_s)  # nobody came: it leaves with no media
+                raise _Removed
+            if not self._pause(bot_id, step):
+                raise _Removed
+            self._move(bot_id, BotStatus.RECORDING)
         except (_Removed, Conflict):
-            pass
+            if not self._stopping.is_set():
+                self._leave(bot_id)
+                self._left(bot_id)
+            return
+        self._record(bot_id, plan, info.bot_name, info.options.get("bot_message"))
+
+    def _record(self, bot_id: str, plan: Plan, bot_name: str, greeting: object) -> None:
+        """Record until the plan's ending (or remove_bot), say why it ended, hand the media in."""
+        recording_started = time.monotonic()
+        started_at = datetime.now(UTC)
+        end_s, ending = plan.ending()
+        try:
+            ran_out = self._pause(bot_id, end_s, while_status=BotStatus.RECORDING)
+        except Conflict:
+            ran_out = False
         if self._stopping.is_set():
             return
-        if recording_started is not None:
-            wall = min(plan.duration_s, max(MIN_RECORDING_S, time.monotonic() - recording_started))
-            controls = self._call(bot_id, "controls", lambda: self._status.controls_of(bot_id))
-            shaped = recorded(controls, started_at, started_at + timedelta(seconds=wall))
-            greeting = info.options.get("bot_message")
-            posted = Posted(info.bot_name, greeting if isinstance(greeting, str) and greeting.strip() else None)
-            self._hand_in(bot_id, plan, max(MIN_RECORDING_S, wall - shaped.paused_s), shaped, posted)
+        wall = min(end_s, max(MIN_RECORDING_S, time.monotonic() - recording_started))
+        if ran_out and ending is Ending.FAILED:
+            self._call(bot_id, "status", partial(self._status.set_status, bot_id, BotStatus.ERROR))
+        else:  # a kick, the end of the meeting, or remove_bot (already Leaving: nothing changes)
+            self._leave(bot_id, kicked=ran_out and ending is Ending.KICKED)
+        controls = self._call(bot_id, "controls", lambda: self._status.controls_of(bot_id))
+        shaped = recorded(controls, started_at, started_at + timedelta(seconds=wall))
+        posted = Posted(bot_name, greeting if isinstance(greeting, str) and greeting.strip() else None)
+        present = shaped.media_time(plan.duration_s) if plan.duration_s < wall else None
+        self._hand_in(bot_id, plan, max(MIN_RECORDING_S, wall - shaped.paused_s), present, shaped, posted)
         self._left(bot_id)
+
+    def _move(self, bot_id: str, status: BotStatus) -> None:
+        """Report the next status; _Removed when the bot is no longer where the meeting was."""
+        now = self._call(bot_id, "status", partial(self._status.set_status, bot_id, status))
+        if now != status.value:
+            raise _Removed
+
+    def _leave(self, bot_id: str, *, kicked: bool = False) -> None:
+        """Status Leaving (bot.leaving, or bot.kicked); a bot already Leaving stays as it is."""
+        # Conflict: it is no longer live (left, or Error): the hand-in still takes its files.
+        with contextlib.suppress(Conflict):
+            self._call(bot_id, "status", partial(self._status.set_status, bot_id, BotStatus.LEAVING, kicked=kicked))
 
     def _left(self, bot_id: str) -> None:
         """Say the bot left; a database outage is waited out (the files are safe in the spool)."""
@@ -264,6 +272,7 @@ class SimulatedRuntime:
                 continue
             if status is BotStatus.LEAVING or status not in (
                 BotStatus.JOINING,
+                BotStatus.IN_WAITING_ROOM,
                 BotStatus.IN_MEETING,
                 BotStatus.RECORDING,
             ):
@@ -275,7 +284,9 @@ class SimulatedRuntime:
                 return True
             self._stopping.wait(min(self.poll_s, remaining))
 
-    def _hand_in(self, bot_id: str, plan: Plan, duration_s: float, shaped: Recorded, posted: Posted) -> None:
+    def _hand_in(
+        self, bot_id: str, plan: Plan, duration_s: float, present_s: float | None, shaped: Recorded, posted: Posted
+    ) -> None:
         from meetstore.runtime.media import MeetingScript, record_meeting
 
         seed = int.from_bytes(hashlib.sha256(bot_id.encode()).digest()[:4], "big")
@@ -284,9 +295,10 @@ class SimulatedRuntime:
             video=plan.video,
             separate_streams=plan.separate_streams,
             participant_video=plan.participant_video,
-            participants=PARTICIPANTS,
+            participants=plan.participants,
             screenshot_interval_s=SCREENSHOT_INTERVAL_S,
             seed=seed,
+            present_s=present_s,
         )
         with tempfile.TemporaryDirectory(prefix=f"meetstore-sim-{bot_id[:8]}-") as tmp:
             out = Path(tmp)

@@ -251,6 +251,7 @@ class MeetStreamDetails:
             bot_message=options.get("bot_message"),
             created_at=bot.created_at,
             start=start,
-            end=bot.left_at,
+            # When it left the meeting, not when its files were handed in (encoding takes time).
+            end=stamps.get(BotStatus.LEAVING.value) or stamps.get(BotStatus.ERROR.value) or bot.left_at,
             custom_attributes=options.get("custom_attributes"),
         )

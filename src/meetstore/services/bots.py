@@ -302,7 +302,9 @@ class BotService:
             if status is BotStatus.LEAVING:
                 removal = Removal.ALREADY_LEAVING
             elif status in LIVE_STATUSES:
-                move_to(bot, BotStatus.LEAVING, self._clock.now())
+                now = self._clock.now()
+                move_to(bot, BotStatus.LEAVING, now)
+                emit(tx, bot, "bot.leaving", message="The bot was told to leave (remove_bot).", now=now)
                 removal = Removal.LEAVING
             else:
                 removal = Removal.ALREADY_LEFT

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meetstore.config import Settings
-from meetstore.domain.artifacts import ArtifactKind, BotStatus, UploadState
+from meetstore.domain.artifacts import NEVER_ADMITTED, ArtifactKind, BotStatus, UploadState
 from meetstore.domain.fetch_policy import ArtifactState, Outcome, collection_state, decide
 from meetstore.domain.ids import canonical_id
 from meetstore.domain.key_layout import collection_prefix
@@ -369,8 +369,8 @@ class FetchService:
         bot, pin = snap.bot, snap.pin
         erased = erasure_of(bot)
         if pin is None and erased is None:
-            if bot.status == BotStatus.ERROR.value:
-                raise ended_with_error(kind)  # outcome 3: nothing is coming
+            if bot.status == BotStatus.ERROR.value or BotStatus(bot.status) in NEVER_ADMITTED:
+                raise ended_with_error(kind, bot.status)  # outcome 3: nothing is coming
             state = ArtifactState.NOT_PINNED
         outcome = decide(pin, snap.current, state, erased).outcome
         if outcome is Outcome.SERVE_PLATFORM:

@@ -40,9 +40,13 @@ def location(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def ended_with_error(kind: ArtifactKind) -> ArtifactNotFound:
-    """The bot ended without ever writing its files: nothing is coming."""
-    return ArtifactNotFound(f"This bot ended with an error; no {LABEL[kind]} was recorded.")
+def ended_with_error(kind: ArtifactKind, status: str) -> ArtifactNotFound:
+    """The bot ended without ever writing its files (Error, Denied, NotAllowed): nothing is coming."""
+    why = {
+        "Denied": "the host denied it entry to the meeting",
+        "NotAllowed": "nobody admitted it from the waiting room",
+    }.get(status, "it ended with an error")
+    return ArtifactNotFound(f"This bot recorded nothing ({why}); no {LABEL[kind]} is coming.")
 
 
 def error_of(

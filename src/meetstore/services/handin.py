@@ -24,6 +24,7 @@ from meetstore.domain.artifacts import (
     CONTENT_TYPE_OF,
     LIVE_STATUSES,
     MANIFEST_INPUTS,
+    NEVER_ADMITTED,
     ArtifactKind,
     BotStatus,
     SpoolName,
@@ -95,6 +96,9 @@ class HandInService:
             bot = the_bot(tx, bot_id, lock=True)
             if bot.pin_kind is not None or bot.deletion_requested_at is not None:
                 return self._result(tx, bot)
+            if BotStatus(bot.status) in NEVER_ADMITTED:
+                return self._result(tx, bot)  # it recorded nothing: there is nothing to hand in
+            ended = BotStatus(bot.status)
             now = self._clock.now()
             prefixes = self._pin(tx, bot, now)
             self._pin_retention(tx, bot, now)
@@ -123,6 +127,9 @@ class HandInService:
                 "bot.stopped",
                 message=f"The bot left the meeting; {len(rows)} files are queued for upload.",
                 now=now,
+                # The SDK's describe_stop reads why the bot stopped from bot_status: a failed
+                # runtime's bot says Error although its files are now handed in like any other's.
+                extra={"bot_status": ended.value} if ended is BotStatus.ERROR else None,
             )
             tx.flush()
             return self._result(tx, bot)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from meetstore.domain.artifacts import NEVER_ADMITTED, BotStatus
 from meetstore.domain.ids import canonical_id
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import Transaction
@@ -24,6 +25,11 @@ def the_bot(tx: Transaction, bot_id: str, *, lock: bool = False) -> BotRecord:
 
 
 def refuse_if_left(bot: BotRecord) -> None:
+    if BotStatus(bot.status) in NEVER_ADMITTED:
+        raise Conflict(
+            f"The bot was never let into its meeting (status {bot.status}); it records nothing.",
+            status=bot.status,
+        )
     if bot.pin_kind is not None:
         raise Conflict(
             f"The bot has left its meeting (status {bot.status}); its files are final.", status=bot.status

@@ -1,8 +1,9 @@
 """What a bot runtime reports while its bot is in the meeting: status, meeting data, liveness.
 
-Statuses only move forward (Joining → InMeeting → Recording → Leaving); `Stopped` is "left" and
-goes to the hand-in; `Error` may come at any time before it. Once a bot has left, its files and
-meeting data are final: a runtime's late call is 409.
+Statuses only move forward (Joining → InWaitingRoom → InMeeting → Recording → Leaving); `Stopped` is
+"left" and goes to the hand-in; `Error` may come at any time before it; `Denied` and `NotAllowed`
+end a bot that was never let in. Once a bot has left (or was never let in), its files and meeting
+data are final: a runtime's late call is 409.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from meetstore.config import Settings
-from meetstore.domain.artifacts import LIVE_STATUSES, BotStatus
-from meetstore.domain.bot_status import move_to
+from meetstore.domain.artifacts import LIVE_STATUSES, NEVER_ADMITTED, BotStatus
+from meetstore.domain.bot_status import move_to, runtime_may_move
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.ports import Clock
 from meetstore.domain.repositories import Transactions
@@ -24,17 +25,18 @@ from meetstore.services.events import emit
 from meetstore.services.handin import HandInService
 from meetstore.services.runtime_bots import bot_id_of, refuse_if_left, the_bot
 
-_STATUS_ORDER = {
-    BotStatus.JOINING: 0,
-    BotStatus.IN_MEETING: 1,
-    BotStatus.RECORDING: 2,
-    BotStatus.LEAVING: 3,
-}
 _STATUS_EVENT = {
+    BotStatus.IN_WAITING_ROOM: ("bot.in_waiting_room", "The bot is in the waiting room."),
     BotStatus.IN_MEETING: ("bot.inmeeting", "The bot joined the meeting."),
     BotStatus.RECORDING: ("bot.recording", "The bot started recording."),
+    BotStatus.LEAVING: ("bot.leaving", "The bot is leaving the meeting."),
+    BotStatus.DENIED: ("bot.denied", "The host denied the bot entry to the meeting."),
+    BotStatus.NOT_ALLOWED: ("bot.notallowed", "Nobody admitted the bot from the waiting room in time."),
+    BotStatus.ERROR: ("bot.failed", "The bot's runtime failed."),
 }
 SEEN_MEMORY = 10_000
+RUNTIME_STATUSES = ("InWaitingRoom", "InMeeting", "Recording", "Leaving", "Denied", "NotAllowed", "Stopped", "Error")
+"""What a runtime may report (the ingest API's `status`)."""
 
 
 @dataclass(frozen=True)
@@ -74,39 +76,43 @@ class RuntimeStatusService:
         with self._tx.read() as tx:
             return the_bot(tx, bot_id_of(bot_id)).status
 
-    def set_status(self, bot_id: str, status: BotStatus | str) -> str:
-        """Move a live bot forward (never back); emits bot.inmeeting / bot.recording.
+    def set_status(self, bot_id: str, status: BotStatus | str, *, kicked: bool = False) -> str:
+        """Move a live bot forward (never back), emitting the status's event (bot.inmeeting,
+        bot.recording, bot.leaving, bot.failed, ...). `kicked`: a Leaving the meeting decided
+        (bot.kicked instead of bot.leaving).
 
-        `Stopped` is "left" (pin and enqueue). Setting the current status again changes nothing.
+        `Stopped` is "left" (pin and enqueue). `Denied` and `NotAllowed` end a bot that was never
+        let in: it recorded nothing, so bot.stopped follows at once and nothing is handed in.
+        Setting the current status again changes nothing.
         """
         bot_id = bot_id_of(bot_id)
         new = BotStatus(status)
         if new is BotStatus.STOPPED:
             self._handin.left(bot_id)
             return self.status_of(bot_id)
-        if new in (BotStatus.JOINING, BotStatus.DONE):
+        if new in (BotStatus.SCHEDULED, BotStatus.JOINING, BotStatus.DONE):
             raise InvalidRequest(
                 f"A runtime cannot set the status {new.value}.",
-                [{"field": "status", "message": "must be InMeeting, Recording, Leaving, Stopped or Error"}],
+                [{"field": "status", "message": f"must be one of {', '.join(RUNTIME_STATUSES)}"}],
             )
         with self._tx.write() as tx:
             bot = the_bot(tx, bot_id, lock=True)
-            refuse_if_left(bot)
             current = BotStatus(bot.status)
             if new is current:
                 return current.value
-            if new is BotStatus.ERROR:
-                move_to(bot, new, self._clock.now())
-                return new.value
+            refuse_if_left(bot)
             if current is BotStatus.SCHEDULED:
                 raise Conflict("The bot is scheduled: it joins at its join_at, not before.", status=current.value)
-            if current not in LIVE_STATUSES or _STATUS_ORDER[new] < _STATUS_ORDER[current]:
+            if new is not BotStatus.ERROR and (current not in LIVE_STATUSES or not runtime_may_move(current, new)):
                 raise Conflict(f"The bot is {current.value}; it cannot move to {new.value}.", status=current.value)
             now = self._clock.now()
             move_to(bot, new, now)
-            if new in _STATUS_EVENT:
-                event, message = _STATUS_EVENT[new]
-                emit(tx, bot, event, message=message, now=now)
+            event, message = _STATUS_EVENT[new]
+            if kicked and new is BotStatus.LEAVING:
+                event, message = "bot.kicked", "The bot was removed from the meeting."
+            emit(tx, bot, event, message=message, now=now)
+            if new in NEVER_ADMITTED:
+                emit(tx, bot, "bot.stopped", message="The bot never joined the meeting; nothing was recorded.", now=now)
             return new.value
 
     def set_meeting_data(self, bot_id: str, data: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import time
@@ -151,7 +152,8 @@ class LocalPlatformStore:
     # --- signed download URLs -----------------------------------------------------------------
     def sign(self, key: str, expires_in: int, *, now: float | None = None) -> str:
         start = time.time() if now is None else now
-        payload = json.dumps({"k": key, "e": int(start + expires_in)}, separators=(",", ":"))
+        # Rounded up: a URL may live a fraction of a second longer than promised, never shorter.
+        payload = json.dumps({"k": key, "e": math.ceil(start + expires_in)}, separators=(",", ":"))
         body = _b64e(payload.encode())
         mac = _b64e(hmac.new(self._signing_key, body.encode(), hashlib.sha256).digest())
         return f"{body}.{mac}"

@@ -201,7 +201,7 @@ def get_status(bot_id: BotIdPath, container: ContainerDep, _auth: RuntimeDep) ->
 def post_status(
     bot_id: BotIdPath, body: IngestStatusIn, container: ContainerDep, _auth: RuntimeDep
 ) -> BotStatusOut:
-    status = container.runtime_status.set_status(bot_id, body.status)
+    status = container.runtime_status.set_status(bot_id, body.status, kicked=body.reason == "kicked")
     return BotStatusOut(bot_id=parse_bot_id(bot_id), status=status)
 
 

@@ -20,6 +20,7 @@ from meetstore.services.bots import DEFAULT_BOT_NAME, DEFAULT_TRANSCRIPT_PROVIDE
 
 _PROVIDER_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MAX_SIMULATED_DURATION_S = 4 * 3600.0
+MAX_SIMULATED_PARTICIPANTS = 8
 HTTP_URL_DOC: dict[str, Any] = {"format": "uri", "pattern": "^https?://"}
 """Documentation only: an http(s) URL with a host and no user:password@ (checked by `http_url`)."""
 
@@ -48,27 +49,43 @@ def _positive(value: float | None) -> float | None:
     return value
 
 
+def _seconds_or_zero(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise ValueError("must be a number of seconds, 0 or more")
+    return value
+
+
 class AutomaticLeaveIn(BaseModel):
-    """MeetStream's `automatic_leave` timeouts (seconds). Other keys are kept as sent."""
+    """MeetStream's `automatic_leave` timeouts (seconds; 0 = at once). Other keys are kept as sent."""
 
     model_config = ConfigDict(extra="allow", strict=True)
 
-    everyone_left_timeout: float | None = None
-    waiting_room_timeout: float | None = None
+    everyone_left_timeout: float | None = Field(
+        default=None, description="How long the bot stays after the last participant left (simulated: 0)."
+    )
+    waiting_room_timeout: float | None = Field(
+        default=None, description="How long the bot waits to be admitted before it gives up (NotAllowed)."
+    )
+    noone_joined_timeout: float | None = Field(
+        default=None, description="How long the bot waits when nobody joins before it leaves (simulated: 0)."
+    )
     voice_inactivity_timeout: float | None = None
-    in_call_recording_timeout: float | None = None
+    in_call_recording_timeout: float | None = Field(
+        default=None, description="The longest the bot records; it leaves when it is reached."
+    )
     recording_permission_denied_timeout: float | None = None
 
     @field_validator(
         "everyone_left_timeout",
         "waiting_room_timeout",
+        "noone_joined_timeout",
         "voice_inactivity_timeout",
         "in_call_recording_timeout",
         "recording_permission_denied_timeout",
     )
     @classmethod
     def _seconds(cls, v: float | None) -> float | None:
-        return _positive(v)
+        return _seconds_or_zero(v)
 
 
 class TranscriptConfigIn(BaseModel):
@@ -93,20 +110,38 @@ class TranscriptConfigIn(BaseModel):
         return v
 
 
+def _simulated_seconds(v: float | None) -> float | None:
+    _positive(v)
+    if v is not None and v > MAX_SIMULATED_DURATION_S:
+        raise ValueError(f"must be at most {int(MAX_SIMULATED_DURATION_S)} seconds")
+    return v
+
+
 class SimulatedConfigIn(BaseModel):
-    """`recording_config.simulated` (meetstore's simulated runtime)."""
+    """`recording_config.simulated`: how meetstore's simulated runtime's meeting goes (API.md's
+    scenarios table). Seconds count from the start of the recording but `waiting_room_s`."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    duration_s: float | None = None
+    duration_s: float | None = Field(default=None, description="How long the participants stay (default 10).")
+    waiting_room_s: float | None = Field(default=None, description="Seconds in the waiting room before the host decides.")
+    admit: bool = Field(default=True, description="false: the host denies the bot (status Denied).")
+    participants: int | None = Field(
+        default=None, ge=0, le=MAX_SIMULATED_PARTICIPANTS, description="How many join (default 2); 0: nobody."
+    )
+    kick_at_s: float | None = Field(default=None, description="The bot is removed from the meeting then.")
+    fail_at_s: float | None = Field(default=None, description="The runtime fails then (status Error).")
 
-    @field_validator("duration_s")
+    @field_validator("duration_s", "kick_at_s", "fail_at_s")
     @classmethod
     def _duration(cls, v: float | None) -> float | None:
-        _positive(v)
-        if v is not None and v > MAX_SIMULATED_DURATION_S:
-            raise ValueError(f"must be at most {int(MAX_SIMULATED_DURATION_S)} seconds")
-        return v
+        return _simulated_seconds(v)
+
+    @field_validator("waiting_room_s")
+    @classmethod
+    def _waiting(cls, v: float | None) -> float | None:
+        _seconds_or_zero(v)
+        return _simulated_seconds(v) if v else v
 
 
 class RecordingConfigIn(BaseModel):
@@ -219,7 +254,7 @@ class CreateBotIn(BaseModel):
         )
 
 
-IngestStatus = Literal["InMeeting", "Recording", "Leaving", "Stopped", "Error"]
+IngestStatus = Literal["InWaitingRoom", "InMeeting", "Recording", "Leaving", "Denied", "NotAllowed", "Stopped", "Error"]
 
 
 class IngestStatusIn(BaseModel):
@@ -229,3 +264,6 @@ class IngestStatusIn(BaseModel):
 
     status: IngestStatus
     message: str | None = Field(default=None, max_length=1000)
+    reason: Literal["kicked"] | None = Field(
+        default=None, description='With status Leaving: "kicked" when the meeting removed the bot (bot.kicked).'
+    )

@@ -14,7 +14,19 @@ from pydantic.config import JsonDict
 
 from meetstore.api.schemas.lifecycle import DeletingOut, ReceiptOut, RetentionConfigOut, RetentionOut
 
-BotStatusName = Literal["Scheduled", "Joining", "InMeeting", "Recording", "Leaving", "Stopped", "Error", "Done"]
+BotStatusName = Literal[
+    "Scheduled",
+    "Joining",
+    "InWaitingRoom",
+    "InMeeting",
+    "Recording",
+    "Leaving",
+    "Stopped",
+    "Denied",
+    "NotAllowed",
+    "Error",
+    "Done",
+]
 UUID_FORMAT: JsonDict = {"format": "uuid"}
 
 
