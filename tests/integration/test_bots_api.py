@@ -241,6 +241,21 @@ def test_video_not_required_and_separate_streams(sqlite_server: RunningServer) -
     assert [p["name"] for p in manifest["participants"]] == ["Alice Example", "Bob Example"]
 
 
+def test_audio_not_required_records_no_audio_file(sqlite_server: RunningServer) -> None:
+    server = sqlite_server
+    client = sdk_for(server, new_account(server).api_key)
+    bot_id = client.bots.create(bot_params(1.0, audio_required=False, audio_separate_streams=True))["bot_id"]
+    detail = finished(client, server.container, bot_id)
+    kinds = {a["kind"] for a in detail["storage"]["artifacts"]}
+    assert "audio" not in kinds and "audio_stream" not in kinds
+    assert {"video", "chat", "transcript_raw", "manifest"} <= kinds
+    with pytest.raises(NotFoundError) as missing:
+        client.bots.audio(bot_id)
+    assert missing.value.body["code"] == "artifact_not_found"
+    assert client.bots.video(bot_id)["video_url"]
+    assert detail["options"]["audio_required"] is False
+
+
 def test_in_call_recording_timeout_caps_the_recording(sqlite_server: RunningServer) -> None:
     server = sqlite_server
     client = sdk_for(server, new_account(server).api_key)

@@ -35,6 +35,7 @@ def _sim(**fields: Any) -> dict[str, Any]:
             Plan(20.0, recording_cap_s=1.5),
         ),
         ({"video_required": False, "audio_separate_streams": True}, Plan(10.0, video=False, separate_streams=True)),
+        ({"audio_required": False}, Plan(10.0, audio=False)),
         (_sim(participants=0), Plan(10.0, participants=())),
         (_sim(participants=3), Plan(10.0, participants=("Alice Example", "Bob Example", "Chen Example"))),
         (
@@ -99,6 +100,7 @@ def test_create_body_defaults_and_unknown_fields() -> None:
         "bot_image_url": "https://example.com/a.png",
         "video_required": True,
         "audio_separate_streams": False,
+        "audio_required": True,
     }
     assert data.callback_url is None
 

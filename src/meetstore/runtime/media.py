@@ -82,18 +82,19 @@ def record_meeting(out_dir: pathlib.Path, script: MeetingScript) -> Recording:
     # -- mixed audio (MP3)
     mix_total = round(script.duration_s * MIX_SAMPLE_RATE)
     mix_templates = _syllable_templates(len(names), MIX_SAMPLE_RATE)
-    _write_audio_file(
-        out_dir / "audio.mp3",
-        "mp3",
-        "libmp3lame",
-        MIX_SAMPLE_RATE,
-        48_000,
-        _audio_frames(_pcm_chunks(turns, mix_templates, MIX_SAMPLE_RATE, mix_total, None), MIX_SAMPLE_RATE),
-    )
-    written.append("audio.mp3")
+    if script.audio:
+        _write_audio_file(
+            out_dir / "audio.mp3",
+            "mp3",
+            "libmp3lame",
+            MIX_SAMPLE_RATE,
+            48_000,
+            _audio_frames(_pcm_chunks(turns, mix_templates, MIX_SAMPLE_RATE, mix_total, None), MIX_SAMPLE_RATE),
+        )
+        written.append("audio.mp3")
 
     # -- per-participant streams (WebM/Opus)
-    if script.separate_streams and names:
+    if script.audio and script.separate_streams and names:
         (out_dir / "audio_streams").mkdir(parents=True, exist_ok=True)
         stream_total = round(script.duration_s * STREAM_SAMPLE_RATE)
         stream_templates = _syllable_templates(len(names), STREAM_SAMPLE_RATE)

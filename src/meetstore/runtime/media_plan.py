@@ -54,6 +54,7 @@ class MeetingScript:
 
     duration_s: float = 10.0
     video: bool = True  # produce video.mp4 and screenshots
+    audio: bool = True  # produce audio.mp3 (and, with separate_streams, the per-participant streams)
     separate_streams: bool = False  # produce per-participant audio_streams/*.webm
     participant_video: bool = False  # produce per-participant recording_streams/*.mp4
     participants: tuple[str, ...] = ("Alice Example", "Bob Example")

@@ -44,6 +44,7 @@ class Plan:
     duration_s: float
     """How long the participants stay (`simulated.duration_s`)."""
     video: bool = True
+    audio: bool = True
     separate_streams: bool = False
     participant_video: bool = False
     participants: tuple[str, ...] = PARTICIPANT_NAMES[:DEFAULT_PARTICIPANTS]
@@ -105,6 +106,7 @@ def plan_of(options: dict[str, Any], default_duration_s: float) -> Plan:
     return Plan(
         duration_s=_seconds(sim, "duration_s") or default_duration_s,
         video=bool(options.get("video_required", True)),
+        audio=bool(options.get("audio_required", True)),
         separate_streams=bool(options.get("audio_separate_streams", False)),
         participant_video=_section(options, "recording_config").get("per_participant_video") is True,
         participants=PARTICIPANT_NAMES[: max(0, min(people, len(PARTICIPANT_NAMES)))],

@@ -293,6 +293,7 @@ class SimulatedRuntime:
         script = MeetingScript(
             duration_s=round(duration_s, 3),
             video=plan.video,
+            audio=plan.audio,
             separate_streams=plan.separate_streams,
             participant_video=plan.participant_video,
             participants=plan.participants,

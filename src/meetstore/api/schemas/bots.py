@@ -183,6 +183,9 @@ class CreateBotIn(BaseModel):
     )
     callback_url: str | None = Field(default=None, max_length=2048, json_schema_extra=HTTP_URL_DOC)
     video_required: bool = True
+    audio_required: bool = Field(
+        default=True, description="false: no audio file (audio.mp3, audio streams); the video keeps its sound."
+    )
     audio_separate_streams: bool = False
     automatic_leave: AutomaticLeaveIn | None = None
     recording_config: RecordingConfigIn | None = None
@@ -239,6 +242,7 @@ class CreateBotIn(BaseModel):
             mode="json", exclude={"meeting_link", "bot_name", "callback_url"}, exclude_none=True
         )
         options["video_required"] = self.video_required
+        options["audio_required"] = self.audio_required
         options["audio_separate_streams"] = self.audio_separate_streams
         return CreateBotInput(
             meeting_link=self.meeting_link,
