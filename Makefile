@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST  := $(BIN)/python -m pytest
 
-.PHONY: run test lint typecheck test-fast test-reliability bench install clean lock
+.PHONY: run test lint typecheck test-fast test-reliability bench install clean lock local-aws
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,11 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/meetstore run
+
+# A stand-in for your AWS on 127.0.0.1 (rclone serve s3 and moto with IAM enforced), for local
+# development only; `make local-aws LOCAL_AWS_ARGS="--dir D --s3-port P --iam-port Q"`.
+local-aws: $(STAMP)
+	$(BIN)/meetstore local-aws $(LOCAL_AWS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

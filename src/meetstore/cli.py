@@ -1,11 +1,14 @@
-"""meetstore's command line: run | serve | worker | migrate | accounts | keys | audit."""
+"""meetstore's command line: run | serve | worker | migrate | accounts | keys | audit | local-aws."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -122,9 +125,6 @@ def worker(
     SIGTERM or SIGINT stops it gracefully: uploads in flight finish within --grace seconds, what is
     still running then is cancelled and its lease released for another worker.
     """
-    import signal
-    import threading
-
     from meetstore.container import worker_hooks
 
     settings = Settings()
@@ -303,6 +303,39 @@ def keys_rotate() -> None:
             "[yellow]secrets kept being sealed under the old key; it is kept. Run the rotation "
             "again once every process has restarted.[/yellow]"
         )
+
+
+@app.command("local-aws")
+def local_aws(
+    state_dir: Annotated[Path, typer.Option("--dir", help="Where its buckets and keys are kept.")] = Path(
+        ".local-aws"
+    ),
+    s3_port: Annotated[int, typer.Option(help="Port of the S3 server with signature checks (rclone).")] = 5056,
+    iam_port: Annotated[int, typer.Option(help="Port of the S3 server with IAM enforced (moto).")] = 5055,
+) -> None:
+    """A stand-in for your AWS on 127.0.0.1, for local development only: an S3 server whose
+    presigned downloads are signature-checked (rclone), and one with IAM enforced (moto) holding a
+    read_write, a write-only and a no-rights user. Prints each case's storage.set body (also
+    written to DIR/storage/<case>.json); Ctrl-C stops it. Needs `make install` (moto, rclone)."""
+    try:
+        from meetstore.local_aws import LocalAws, render
+    except ImportError as exc:  # a production install has no development dependencies
+        console.print(f"[red]local-aws needs the development dependencies ({exc.name}): run `make local-aws`[/red]")
+        raise typer.Exit(1) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda _s, _f: stop.set())
+    aws = LocalAws(state_dir.resolve(), s3_port=s3_port, iam_port=iam_port)
+    try:
+        cases = aws.start()
+        print(render(aws, cases), flush=True)
+        aws.watch(stop)
+    except RuntimeError as exc:
+        console.print(f"[red]local-aws: {exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        aws.stop()
+    console.print("local-aws stopped.")
 
 
 def main() -> None:
