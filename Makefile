@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTEST  := $(BIN)/python -m pytest
 
-.PHONY: run test lint typecheck test-fast test-reliability bench install clean lock local-aws
+.PHONY: run test lint typecheck test-fast test-reliability bench install clean lock local-aws screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,11 +39,20 @@ lint: $(STAMP)
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
-test: $(STAMP)
+# The console's browser tests drive Debian's Chromium (Playwright's own download cannot run here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
-	$(PYTEST) -m "not slow" -q
+	$(PYTEST) -m "not slow and not screenshots" -q
+
+# docs/console/*.png, from the same browser and server as the console's tests.
+screenshots: $(STAMP) $(CHROMIUM)
+	$(PYTEST) -m screenshots -q -p no:randomly tests/e2e/test_console_screenshots.py
 
 test-fast: $(STAMP)
 	$(PYTEST) tests/unit -q

@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     """How long audit entries are kept."""
     audit_flush_s: float = Field(default=1.0, gt=0, le=60)
     """How often buffered url.issued entries are written (what a killed process can lose)."""
+    role_principal_arn: str | None = None
+    """The AWS principal meetstore assumes customer roles as (named in iam_policy's trust policy)."""
+
+    # Web console.
+    console_idle_s: float = Field(default=12 * 3600.0, gt=0)
+    """A console session ends after this long without use (12 h)."""
     trusted_proxies: str = ""
     """Comma-separated addresses or CIDR blocks of reverse proxies whose X-Forwarded-For is
     believed for the audit trail's client address (empty: none; the peer's address is used)."""

@@ -34,6 +34,7 @@ from meetstore.services.audit_views import AuditViews
 from meetstore.services.bot_controls import BotControls
 from meetstore.services.bots import BotService
 from meetstore.services.changes import API_KEY, ERASURE, STORAGE, ChangeFeed
+from meetstore.services.console_sessions import ConsoleSessions
 from meetstore.services.erasure import ErasureService
 from meetstore.services.erasure_work import ErasureWork
 from meetstore.services.fetch import FetchService
@@ -115,6 +116,7 @@ class Container:
     controls: BotControls
     audit: AuditTrail
     audit_views: AuditViews
+    console_sessions: ConsoleSessions
     liveness: dict[str, Callable[[], bool]] = field(default_factory=dict)
     """Liveness probes of the background workers running in this process, by name (registered
     by the worker hooks while they run; read by /readyz)."""
@@ -222,6 +224,7 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
         controls=BotControls(tx),
         audit=audit,
         audit_views=AuditViews(tx, settings),
+        console_sessions=ConsoleSessions(tx, accounts, audit, idle_s=settings.console_idle_s),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from meetstore.adapters.db.tables import WebhookEvent
 
 from conftest import new_account, sdk_for
+from support.bots import wait_status
 from support.moto_s3 import MotoS3, make_role, put_only, read_write
 from support.servers import RunningServer
 
@@ -248,3 +249,27 @@ def test_bot_files_land_through_an_assumed_role(
     url = client.bots.audio(bot.bot_id)["audio_url"]
     assert "X-Amz-Security-Token" in url  # signed with the assumed role's session credentials
     assert moto.get_presigned(url).content == b"ID3 fake audio bytes"
+
+
+@pytest.mark.parametrize("mode", ["write_only", "read_write"])
+def test_the_generated_minimum_policy_is_enough(server: RunningServer, moto: MotoS3, mode: str) -> None:
+    """iam_policy's answer, attached as is to a new user (plus s3:HeadBucket, the name moto gives
+    the HeadBucket check that AWS authorises as s3:ListBucket), passes validation and stores a bot."""
+    bucket = moto.make_bucket()
+    acct = new_account(server)
+    api = httpx.Client(base_url=server.api, headers={"Authorization": f"Token {acct.api_key}"}, timeout=30)
+    body = {"provider": "aws", "bucket_name": bucket, "region": "us-east-1", "access_mode": mode, "prefix": "meetstream"}
+    policy = api.post("/admin/configs/iam_policy", json=body).json()["policy"]
+    statements = policy["Statement"]
+    if mode == "read_write":
+        statements.append({"Effect": "Allow", "Action": ["s3:HeadBucket"], "Resource": [f"arn:aws:s3:::{bucket}"]})
+    keys = moto.make_user(statements)
+    client = sdk_for(server, acct.api_key)
+    client.storage.set(_base(moto, bucket, access_key_id=keys[0], secret_key=keys[1], access_mode=mode))
+    bot_id = client.bots.create({"meeting_link": "https://zoom.us/j/1", "recording_config": {"simulated": {"duration_s": 1}}})[
+        "bot_id"
+    ]
+    wait_status(client, bot_id, {"Done"}, timeout=60)
+    states = {a["state"] for a in client.bots.detail(bot_id)["storage"]["artifacts"]}
+    assert states == {"uploaded"}
+    assert moto.objects(bucket, "meetstream/")

@@ -16,8 +16,9 @@ from typing import Any
 
 from meetstore.domain.audit import GENESIS, AuditEntry, chain
 from meetstore.domain.ports import MultipartCleanup, SpoolFile
+from meetstore.domain.read_queries import BotWithArtifact
 from meetstore.domain.records import BotRecord
-from meetstore.domain.repositories import BotWithArtifact, NewArtifact, NewBot
+from meetstore.domain.repositories import NewArtifact, NewBot
 from meetstore.domain.storage_target import ActiveStorage
 
 

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from meetstore.domain.repositories import QueueStats
+from meetstore.domain.read_queries import QueueStats
 
 log = logging.getLogger("meetstore.metrics")
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from meetstore import __version__
+from meetstore.api import console
 from meetstore.api.errors import install_error_handlers
 from meetstore.api.limits import RequestLimits
 from meetstore.api.middleware import BodyLimitMiddleware
@@ -80,5 +81,6 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
     app.include_router(audit.router)
     app.include_router(bot_controls.router)
     app.include_router(not_supported.router)
+    console.install(app)
     install_openapi(app)
     return app

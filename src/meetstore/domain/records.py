@@ -22,6 +22,7 @@ class AccountRecord(Protocol):
     revoked_at: datetime | None
     retention: dict[str, Any] | None
     audit_head: str | None
+    api_key_created_at: datetime | None
 
 
 class StorageConfigRecord(Protocol):
@@ -156,3 +157,12 @@ class AuditEventRecord(Protocol):
     detail: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+class ConsoleSessionRecord(Protocol):
+    token_hash: str
+    account_id: str
+    api_key_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None

@@ -19,6 +19,7 @@ from meetstore.domain.records import (
     ArtifactRecord,
     AuditEventRecord,
     BotRecord,
+    ConsoleSessionRecord,
     ErasureRecord,
     StorageConfigRecord,
     WebhookEventRecord,
@@ -115,8 +116,17 @@ class BotQueries(Protocol):
         """The account's bots whose status is one of `statuses`."""
         ...
 
-    def page(self, account_id: str, after: tuple[datetime, str] | None, limit: int) -> list[BotRecord]:
-        """Newest first, continuing after (created_at, id); `limit` rows at most."""
+    def page(
+        self,
+        account_id: str,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        *,
+        status: str | None = None,
+        with_failed_uploads: bool = False,
+    ) -> list[BotRecord]:
+        """Newest first, continuing after (created_at, id); `limit` rows at most; only bots in
+        `status`, or with a failed upload, when asked."""
         ...
 
     def due_to_join(self, now: datetime, limit: int) -> list[BotRecord]:
@@ -200,6 +210,10 @@ class ArtifactQueries(Protocol):
 
     def page_of_kind(self, bot_id: str, kind: str, after_seq: int, limit: int) -> list[ArtifactRecord]:
         """Keyset page on (bot_id, kind, seq)."""
+        ...
+
+    def state_counts_of_bots(self, bot_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """bot id → upload state → how many of its artifacts are in it."""
         ...
 
     def failed_of_bot(self, bot_id: str) -> list[ArtifactRecord]:
@@ -311,6 +325,16 @@ class HeartbeatQueries(Protocol):
         ...
 
 
+class ConsoleSessionQueries(Protocol):
+    def add(self, token_hash: str, account_id: str, api_key_id: str, now: datetime) -> None: ...
+
+    def get(self, token_hash: str) -> ConsoleSessionRecord | None: ...
+
+    def end_of_account(self, account_id: str, now: datetime) -> int:
+        """End every open session of the account (its key was revoked or rotated)."""
+        ...
+
+
 class ChangeQueries(Protocol):
     def record(self, account_id: str, what: str, now: datetime) -> None:
         """A change other processes must learn of, in the transaction that makes it."""
@@ -355,6 +379,9 @@ class Transaction(Protocol):
     @property
     def changes(self) -> ChangeQueries: ...
 
+    @property
+    def console_sessions(self) -> ConsoleSessionQueries: ...
+
     def flush(self) -> None: ...
 
 
@@ -371,35 +398,3 @@ class Transactions(Protocol):
         """Make what committed transactions erased (credentials) unrecoverable from the
         database's files, where the engine keeps old versions of pages."""
         ...
-
-
-@dataclass(frozen=True)
-class BotWithArtifact:
-    """A bot, its first artifact of one kind, and its account's storage configuration in force."""
-
-    bot: BotRecord
-    artifact: ArtifactRecord | None
-    config: StorageConfigRecord | None
-    external_id: str | None
-
-
-class FetchQueries(Protocol):
-    """The read the hottest fetch endpoints make: one round trip, nothing else."""
-
-    def bot_with_first(self, bot_id: str, account_id: str, kind: str) -> BotWithArtifact | None:
-        """None when the account has no such bot."""
-        ...
-
-
-@dataclass(frozen=True)
-class QueueStats:
-    """The outboxes at a glance: what waits, and since when."""
-
-    uploads_pending: int
-    uploads_oldest_pending_s: float
-    webhooks_pending: int
-    upload_workers_alive: int
-
-
-class StatsQueries(Protocol):
-    def queue_stats(self, now: datetime, workers_seen_since: datetime) -> QueueStats: ...

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.ports import SecretBox
@@ -135,6 +136,13 @@ class _AuthCache:
             self._entries = {k: v for k, v in self._entries.items() if v[0] != account_id}
 
 
+@dataclass(frozen=True, slots=True)
+class ApiKeyView:
+    api_key_id: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 class AccountService:
     def __init__(
         self,
@@ -234,6 +242,16 @@ class AccountService:
             return None
         return owner[0]
 
+    def key_of(self, account_id: str) -> ApiKeyView:
+        """The account's API key as the console lists it: its id and times, never the key."""
+        with self._tx.read() as tx:
+            acct = tx.accounts.get(account_id)
+            if acct is None:
+                raise NotFound("No such account.")
+            return ApiKeyView(
+                api_key_id(acct.api_key_hash), acct.api_key_created_at or acct.created_at, acct.revoked_at
+            )
+
     def count(self) -> int:
         with self._tx.read() as tx:
             return tx.accounts.count()
@@ -266,6 +284,7 @@ class AccountService:
                 raise NotFound("No such account.")
             now = self._clock.now()
             acct.revoked_at = now
+            tx.console_sessions.end_of_account(account_id, now)
             tx.changes.record(account_id, API_KEY, now)
             self._audit.record(
                 tx, account_id, "api_key.revoked", detail={"api_key_id": api_key_id(acct.api_key_hash)}
@@ -283,7 +302,9 @@ class AccountService:
             now = self._clock.now()
             replaced = api_key_id(acct.api_key_hash)
             acct.api_key_hash = hash_api_key(api_key)
+            acct.api_key_created_at = now
             acct.revoked_at = None
+            tx.console_sessions.end_of_account(account_id, now)
             tx.changes.record(account_id, API_KEY, now)
             self._audit.record(
                 tx,

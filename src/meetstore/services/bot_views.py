@@ -58,9 +58,12 @@ class BotSummary:
     created_at: datetime
     updated_at: datetime | None
     custom_attributes: Any
+    location: StorageLocation | None = None
+    uploads: dict[str, int] | None = None
+    """Upload state → how many of its files are in it (in lists; None elsewhere)."""
 
     @classmethod
-    def of(cls, bot: BotRecord) -> BotSummary:
+    def of(cls, bot: BotRecord, uploads: dict[str, int] | None = None) -> BotSummary:
         return cls(
             bot_id=bot.id,
             transcript_id=bot.transcript_id,
@@ -70,6 +73,8 @@ class BotSummary:
             created_at=bot.created_at,
             updated_at=bot.updated_at,
             custom_attributes=(bot.options or {}).get("custom_attributes"),
+            location=stored_location(bot),
+            uploads=uploads,
         )
 
 
@@ -98,6 +103,7 @@ class StoredFile:
     s3_error: str | None
     operation: str | None
     message: str | None
+    sha256: str | None = None
 
     @classmethod
     def of(cls, a: ArtifactRecord) -> StoredFile:
@@ -111,6 +117,7 @@ class StoredFile:
             s3_error=a.last_error_code,
             operation=a.last_error_operation,
             message=a.last_error_message,
+            sha256=a.sha256,
         )
 
 

@@ -244,7 +244,13 @@ class BotService:
         return bot
 
     def list(
-        self, account_id: str, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+        self,
+        account_id: str,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+        status: str | None = None,
+        with_failed_uploads: bool = False,
     ) -> BotPage:
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidRequest(
@@ -253,11 +259,14 @@ class BotService:
             )
         after = decode_page_cursor(cursor) if cursor else None
         with self._tx.read() as tx:
-            rows = tx.bots.page(account_id, after, limit + 1)
-        page = _within_bytes(rows[:limit], self._settings.bots_page_max_bytes)
+            rows = tx.bots.page(
+                account_id, after, limit + 1, status=status, with_failed_uploads=with_failed_uploads
+            )
+            page = _within_bytes(rows[:limit], self._settings.bots_page_max_bytes)
+            counts = tx.artifacts.state_counts_of_bots([b.id for b in page])
         more = len(rows) > len(page)
         next_cursor = encode_page_cursor(page[-1].created_at, page[-1].id) if more else None
-        return BotPage(tuple(BotSummary.of(b) for b in page), next_cursor)
+        return BotPage(tuple(BotSummary.of(b, counts.get(b.id)) for b in page), next_cursor)
 
     def status(self, account_id: str, bot_id: str) -> BotState:
         with self._tx.read() as tx:

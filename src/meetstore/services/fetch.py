@@ -25,8 +25,9 @@ from meetstore.domain.ids import canonical_id
 from meetstore.domain.key_layout import collection_prefix
 from meetstore.domain.pin import PinKind, PinnedLocation
 from meetstore.domain.ports import Metrics, ObjectStore
+from meetstore.domain.read_queries import FetchQueries
 from meetstore.domain.records import ArtifactRecord, BotRecord
-from meetstore.domain.repositories import FetchQueries, Transaction, Transactions
+from meetstore.domain.repositories import Transaction, Transactions
 from meetstore.domain.storage_config import CategoryPrefixes, CurrentStorage
 from meetstore.domain.storage_target import ActiveStorage, active_of
 from meetstore.errors import ArtifactNotFound, BotNotFound, InvalidRequest
@@ -296,10 +297,15 @@ class FetchService:
             value = doc["meeting"].get(field)
         return [] if value is None else value
 
+    def inline(self, account_id: str, bot_id: str, kind: ArtifactKind) -> bytes:
+        """A small stored file's bytes, read server-side (the manifest, or the chat log for the
+        console), with every fetch outcome."""
+        snap, row = self._single(account_id, bot_id, kind)
+        store = self._resolve(snap, [row], kind, error_key=row.key if row else None)
+        return read_inline(store, self._key(row), row.size if row else 0)
+
     def _manifest_doc(self, account_id: str, bot_id: str) -> dict[str, Any]:
-        snap, row = self._single(account_id, bot_id, ArtifactKind.MANIFEST)
-        store = self._resolve(snap, [row], ArtifactKind.MANIFEST, error_key=row.key if row else None)
-        data = read_inline(store, self._key(row), row.size if row else 0)
+        data = self.inline(account_id, bot_id, ArtifactKind.MANIFEST)
         try:
             doc = json.loads(data)
         except ValueError as exc:

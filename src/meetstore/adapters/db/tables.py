@@ -64,6 +64,8 @@ class Account(Base):
     None: the platform default."""
     audit_head: Mapped[str | None] = mapped_column(String(64))
     """The hash of the account's newest audit entry (the chain's head; None before the first)."""
+    api_key_created_at: Mapped[datetime | None]
+    """When the key in force was made (None: with the account, before this was kept)."""
 
 
 class StorageConfigRow(Base):
@@ -291,3 +293,18 @@ class AccountChange(Base):
     account_id: Mapped[str] = mapped_column(String(36))
     what: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
+
+
+class ConsoleSession(Base):
+    """A web console session: the cookie's token is never stored, only its SHA-256."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (Index("ix_console_sessions_account", "account_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    api_key_id: Mapped[str] = mapped_column(String(24))
+    """The key it was opened with: the session ends when that key is revoked or rotated."""
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

@@ -14,6 +14,7 @@ from meetstore.adapters.db.repositories.artifacts import Artifacts
 from meetstore.adapters.db.repositories.audit_events import AuditEvents
 from meetstore.adapters.db.repositories.bots import Bots
 from meetstore.adapters.db.repositories.changes import Changes
+from meetstore.adapters.db.repositories.console_sessions import ConsoleSessions
 from meetstore.adapters.db.repositories.erasures import Erasures
 from meetstore.adapters.db.repositories.heartbeats import Heartbeats
 from meetstore.adapters.db.repositories.storage_configs import StorageConfigs
@@ -65,6 +66,10 @@ class SqlTransaction:
     @cached_property
     def changes(self) -> Changes:
         return Changes(self._s)
+
+    @cached_property
+    def console_sessions(self) -> ConsoleSessions:
+        return ConsoleSessions(self._s)
 
     def flush(self) -> None:
         self._s.flush()

@@ -20,11 +20,13 @@ from meetstore.api.schemas.lifecycle import LifecycleRuleOut, RetentionConfigIn,
 from meetstore.api.schemas.responses import (
     EmptyOut,
     ExternalIdOut,
+    IamPolicyOut,
     StorageConfigGetOut,
     StorageConfigOut,
     ValidationOut,
 )
-from meetstore.api.schemas.storage import StorageConfigIn
+from meetstore.api.schemas.storage import IamPolicyIn, StorageConfigIn
+from meetstore.domain.iam_policy import minimum_policy
 
 router = APIRouter(prefix="/api/v1/admin", tags=["storage"])
 
@@ -170,3 +172,20 @@ def validate_storage_config(
 def get_external_id(account_id: AccountDep, container: ContainerDep) -> ExternalIdOut:
     """The sts:ExternalId to put in your role's trust policy before saving a role_arn configuration."""
     return ExternalIdOut(external_id=container.storage.external_id(account_id))
+
+
+@router.post(
+    "/configs/iam_policy",
+    response_model=IamPolicyOut,
+    response_model_exclude_none=True,
+    responses={**ok(IamPolicyOut, "The policy to attach; nothing is checked or saved."), **errors({400: "Malformed input."})},
+)
+def iam_policy(body: IamPolicyIn, account_id: AccountDep, container: ContainerDep) -> IamPolicyOut:
+    """The minimum IAM policy for exactly this body's bucket, prefixes and access mode (the body of
+    `PUT /admin/configs`; credentials may be left out); with `role_arn`, the role's trust policy."""
+    answer = minimum_policy(
+        body.policy_request(),
+        external_id=container.storage.external_id(account_id),
+        principal_arn=container.settings.role_principal_arn,
+    )
+    return IamPolicyOut(policy=answer.policy, notes=list(answer.notes), trust_policy=answer.trust_policy)

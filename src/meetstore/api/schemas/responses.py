@@ -332,3 +332,11 @@ class ClaimOut(_Open):
         description="This bot's credential for every other ingest call; shown once."
     )
     lease_expires_at: str | None
+
+
+class IamPolicyOut(BaseModel):
+    policy: dict[str, Any] = Field(description="An IAM policy document: attach it to the user or role meetstore uses.")
+    notes: list[str] = Field(description="What each part is for, and what to do with the rest.")
+    trust_policy: dict[str, Any] | None = Field(
+        default=None, description="With role_arn: the role's trust policy, naming the account's external id."
+    )

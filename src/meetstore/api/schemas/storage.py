@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 from meetstore.adapters.net_guard import parse_http_url
+from meetstore.domain.iam_policy import PolicyRequest
 from meetstore.domain.storage_config import (
     DEFAULT_PREFIX,
     AccessMode,
     Category,
     PrefixError,
     bucket_name_problem,
+    effective_prefixes,
     normalise_prefix,
     region_problem,
 )
@@ -121,17 +124,32 @@ class StorageConfigIn(BaseModel):
             out.append({"field": "kms_key_id", "message": "goes with server_side_encryption 'aws:kms'"})
         return out
 
-    def to_input(self) -> StorageConfigInput:
-        problems = self.problems()
-        if problems:
-            first = problems[0]
-            raise InvalidRequest(f"Invalid request: {first['field']}: {first['message']}", problems)
+    def _overrides(self) -> dict[Category, str]:
         overrides: dict[Category, str] = {}
         if self.prefixes is not None:
             for cat in Category:
                 value = getattr(self.prefixes, cat.value)
                 if value is not None:
                     overrides[cat] = value
+        return overrides
+
+    def policy_request(self) -> PolicyRequest:
+        """What the minimum IAM policy depends on (no credentials needed)."""
+        used = effective_prefixes(self.prefix, self._overrides()).as_dict().values()
+        return PolicyRequest(
+            bucket=self.bucket_name,
+            prefixes=tuple(dict.fromkeys(used)),
+            access_mode=AccessMode(self.access_mode),
+            kms_key_id=self.kms_key_id if self.server_side_encryption == "aws:kms" else None,
+            role_arn=self.role_arn,
+        )
+
+    def to_input(self) -> StorageConfigInput:
+        problems = self.problems()
+        if problems:
+            first = problems[0]
+            raise InvalidRequest(f"Invalid request: {first['field']}: {first['message']}", problems)
+        overrides = self._overrides()
         return StorageConfigInput(
             bucket_name=self.bucket_name,
             region=self.region,
@@ -148,3 +166,13 @@ class StorageConfigIn(BaseModel):
             kms_key_id=self.kms_key_id,
             webhook_url=self.webhook_url,
         )
+
+
+class IamPolicyIn(StorageConfigIn):
+    """POST /admin/configs/iam_policy: the body of PUT (credentials may be left out), and whether
+    erasure should reach the bucket."""
+
+    allow_erasure: bool = Field(default=True, description="Include s3:DeleteObject(Version) for erasure.")
+
+    def policy_request(self) -> PolicyRequest:
+        return replace(super().policy_request(), allow_erasure=self.allow_erasure)

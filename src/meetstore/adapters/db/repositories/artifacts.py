@@ -140,6 +140,19 @@ class Artifacts:
             )
         )
 
+    def state_counts_of_bots(self, bot_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {b: {} for b in bot_ids}
+        if not bot_ids:
+            return out
+        rows = self._s.execute(
+            select(Artifact.bot_id, Artifact.state, func.count())
+            .where(Artifact.bot_id.in_(list(bot_ids)))
+            .group_by(Artifact.bot_id, Artifact.state)
+        )
+        for bot_id, state, n in rows:
+            out[bot_id][state] = int(n)
+        return out
+
     def failed_of_bot(self, bot_id: str) -> list[ArtifactRecord]:
         return list(
             self._s.scalars(

@@ -9,8 +9,8 @@ from sqlalchemy import and_, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from meetstore.adapters.db.tables import Bot
-from meetstore.domain.artifacts import SIMULATED_RUNTIME, BotStatus
+from meetstore.adapters.db.tables import Artifact, Bot
+from meetstore.domain.artifacts import SIMULATED_RUNTIME, BotStatus, UploadState
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import DuplicateIdempotencyKey, NewBot
 
@@ -129,8 +129,21 @@ class Bots:
         query = select(func.count()).select_from(Bot).where(Bot.account_id == account_id, Bot.status.in_(statuses))
         return int(self._s.execute(query).scalar_one())
 
-    def page(self, account_id: str, after: tuple[datetime, str] | None, limit: int) -> list[BotRecord]:
+    def page(
+        self,
+        account_id: str,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        *,
+        status: str | None = None,
+        with_failed_uploads: bool = False,
+    ) -> list[BotRecord]:
         query = select(Bot).where(Bot.account_id == account_id)
+        if status is not None:
+            query = query.where(Bot.status == status)
+        if with_failed_uploads:
+            failed = select(Artifact.bot_id).where(Artifact.state == UploadState.FAILED.value)
+            query = query.where(Bot.id.in_(failed))
         if after is not None:
             created_at, last_id = after
             query = query.where(

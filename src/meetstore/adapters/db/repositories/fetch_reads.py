@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, select
 
 from meetstore.adapters.db.engine import Database
 from meetstore.adapters.db.tables import Account, Artifact, Bot, StorageConfigRow
-from meetstore.domain.repositories import BotWithArtifact
+from meetstore.domain.read_queries import BotWithArtifact
 
 _BOT_FIELDS = (
     "id",

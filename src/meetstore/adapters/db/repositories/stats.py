@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from meetstore.adapters.db import outbox
 from meetstore.adapters.db.engine import Database
 from meetstore.adapters.db.tables import Artifact, WebhookEvent, WorkerHeartbeat
-from meetstore.domain.repositories import QueueStats
+from meetstore.domain.read_queries import QueueStats
 
 
 class Stats:
