@@ -10,7 +10,9 @@ from collections.abc import Callable
 import httpx
 import sqlalchemy as sa
 
-from conftest import new_account
+from conftest import new_account, sdk_for
+from support.bots import wait_status
+from support.moto_s3 import MotoS3, put_only
 from support.servers import RunningServer
 
 
@@ -135,3 +137,32 @@ def test_the_iam_policy_endpoint(sqlite_server: RunningServer) -> None:
     assert condition == {"StringEquals": {"sts:ExternalId": external_id}}
     bad = api.post("/admin/configs/iam_policy", json={**body, "bucket_name": "No_Such"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_request"
+
+
+def test_a_write_only_bots_page_shows_where_each_file_is_instead_of_a_player(
+    sqlite_server: RunningServer, moto: MotoS3
+) -> None:
+    bucket = moto.make_bucket()
+    keys = moto.make_user(put_only(bucket, "meetstream"))
+    acct = new_account(sqlite_server)
+    sdk = sdk_for(sqlite_server, acct.api_key)
+    sdk.storage.set(
+        {
+            "provider": "aws",
+            "bucket_name": bucket,
+            "region": "us-east-1",
+            "access_key_id": keys[0],
+            "secret_key": keys[1],
+            "endpoint_url": moto.endpoint,
+            "access_mode": "write_only",
+        }
+    )
+    c = signed_in(sqlite_server, acct.api_key)
+    made = c.post("/console/bots/test", data={"csrf": csrf_of(c)})
+    bot_id = made.headers["location"].rsplit("/", 1)[1]
+    wait_status(sdk, bot_id, {"Done"}, timeout=60)
+    page = c.get(f"/console/bots/{bot_id}")
+    assert page.status_code == 200
+    assert f"s3://{bucket}/meetstream/{bot_id}_audio.mp3" in page.text
+    assert "<audio" not in page.text and "<video" not in page.text
+    assert keys[1] not in page.text and keys[0] not in page.text

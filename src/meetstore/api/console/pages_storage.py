@@ -118,7 +118,11 @@ async def storage_action(request: Request) -> Response:
         data = body.to_input()
         if action == "save":
             await run_in_threadpool(container.storage.put, user.account_id, data)
-            return await _page(request, user, message="Saved. New bots write to this bucket.")
+            saved = (
+                "Saved. New bots write to this bucket. Existing bots are not affected: each bot's media "
+                "stays in the bucket that was in force when it left its meeting."
+            )
+            return await _page(request, user, message=saved)
         report = await run_in_threadpool(container.storage.diagnose, user.account_id, data)
         checks = [dict(c) for c in report.checks]
         note = "Every check passed." if report.valid else "Some checks failed: see what to fix below."
