@@ -309,7 +309,7 @@ def recording_bot(account_id: str, now: datetime) -> Any:
 BOT_COLUMNS = (
     "id, account_id, transcript_id, transcript_provider, meeting_link, bot_name, status, options, "
     "runtime, created_at, updated_at, left_at, done_at, pin_kind, pin_bucket, pin_region, "
-    "pin_prefixes, pinned_at"
+    "pin_prefixes, pinned_at, pin_endpoint_url, pin_config_version"
 )
 ARTIFACT_COLUMNS = (
     "bot_id, account_id, kind, category, seq, participant, spool_name, key, content_type, size, sha256, "
@@ -349,18 +349,22 @@ def copy_done_bots(
     files_per_bot: int = 1,
     pin_bucket: str = "meetstore-platform",
     pin_region: str = "local",
+    custom: tuple[str, int] | None = None,
     keep_ids: int = 20_000,
     batch: int = 50_000,
     drop_indexes: bool = False,
 ) -> Seeded:
-    """Bulk-load `n_bots` Done bots pinned to the platform store, each with its first
-    `files_per_bot` files of FILES_PER_BOT uploaded, with COPY (psycopg). With `drop_indexes`, the
-    artifacts' secondary indexes are dropped for the load and built again after (as a bulk load does).
+    """Bulk-load `n_bots` Done bots pinned to the platform store (or, with `custom` = (endpoint
+    URL, configuration version), to the customer bucket `pin_bucket` under `meetstream/`), each
+    with its first `files_per_bot` files of FILES_PER_BOT uploaded, with COPY (psycopg). With
+    `drop_indexes`, the artifacts' secondary indexes are dropped for the load and built again after
+    (as a bulk load does).
     """
     import random
 
     started = time.perf_counter()
-    prefix = f"accounts/{account_id}/meetstream"
+    prefix = "meetstream" if custom else f"accounts/{account_id}/meetstream"
+    pin_kind, endpoint, version = ("custom", custom[0], str(custom[1])) if custom else ("platform", "\\N", "\\N")
     prefixes = json.dumps({"audio": prefix, "video": prefix, "transcript": prefix, "metadata": prefix})
     now = datetime.now(UTC)
     stamp = now.isoformat()
@@ -402,8 +406,8 @@ def copy_done_bots(
                 tid = str(uuid.uuid4())
                 bots.write(
                     f"{bot_id}\t{account_id}\t{tid}\tmeetstream\thttps://meet.example.com/abc-defg-hij\t"
-                    f"bench\tDone\t{{}}\tsimulated\t{created}\t{stamp}\t{stamp}\t{stamp}\tplatform\t"
-                    f"{pin_bucket}\t{pin_region}\t{prefixes}\t{stamp}\n"
+                    f"bench\tDone\t{{}}\tsimulated\t{created}\t{stamp}\t{stamp}\t{stamp}\t{pin_kind}\t"
+                    f"{pin_bucket}\t{pin_region}\t{prefixes}\t{stamp}\t{endpoint}\t{version}\n"
                 )
                 for kind, category, seq, spool, suffix, ctype in files:
                     if suffix:

@@ -188,6 +188,8 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
     fetch = FetchService(tx, FetchReads(db), settings, locations, metrics, audit)
     changes = ChangeFeed(tx)
     changes.subscribe(ERASURE, fetch.final.forget_account)
+    changes.subscribe(STORAGE, fetch.final.forget_account)
+    storage.on_changed(fetch.final.forget_account)
     changes.subscribe(API_KEY, accounts.forget_account)
     changes.subscribe(STORAGE, stores.forget)
     changes.subscribe(STORAGE, uploads.cancel_account)

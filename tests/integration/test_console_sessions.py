@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from conftest import new_account, sdk_for
 from support.bots import wait_status
 from support.moto_s3 import MotoS3, put_only
+from support.pipeline import storage_body
 from support.servers import RunningServer
 
 
@@ -146,17 +147,7 @@ def test_a_write_only_bots_page_shows_where_each_file_is_instead_of_a_player(
     keys = moto.make_user(put_only(bucket, "meetstream"))
     acct = new_account(sqlite_server)
     sdk = sdk_for(sqlite_server, acct.api_key)
-    sdk.storage.set(
-        {
-            "provider": "aws",
-            "bucket_name": bucket,
-            "region": "us-east-1",
-            "access_key_id": keys[0],
-            "secret_key": keys[1],
-            "endpoint_url": moto.endpoint,
-            "access_mode": "write_only",
-        }
-    )
+    sdk.storage.set(storage_body(moto.endpoint, bucket, keys, access_mode="write_only"))
     c = signed_in(sqlite_server, acct.api_key)
     made = c.post("/console/bots/test", data={"csrf": csrf_of(c)})
     bot_id = made.headers["location"].rsplit("/", 1)[1]

@@ -323,7 +323,9 @@ def insert_storage_config(
         row.extra = {}
         row.updated_at = now
         row.validated_at = now
+    # What a save tells this process's caches as it commits (StorageConfigService.on_changed).
     container.s3.forget(account_id)
+    container.fetch.final.forget_account(account_id)
     return version
 
 

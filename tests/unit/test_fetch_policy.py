@@ -320,3 +320,16 @@ def test_local_platform_url_is_a_signed_expiring_token(make_container: Callable[
     expires_at = datetime.fromisoformat(body.expiry.expires_at.replace("Z", "+00:00"))
     assert abs(expires_at.timestamp() - signed.expires_at) <= 1
     assert expires_at.tzinfo == UTC or expires_at.utcoffset() is not None
+
+
+def test_a_pinned_expiry_expires_the_media_at_that_instant_before_any_sweep() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    expires = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    second = timedelta(seconds=1)
+    for pin, current in ((PLATFORM, None), (PIN_A, cur("bucket-a"))):
+        before = decide(pin, current, S.UPLOADED, expires_at=expires, now=expires - second)
+        assert before.outcome in (OC.SERVE_PLATFORM, OC.SERVE_CUSTOM)
+        for now in (expires, expires + second):
+            assert decide(pin, current, S.UPLOADED, expires_at=expires, now=now).outcome is OC.MEDIA_EXPIRED
+    assert decide(PIN_A, cur("bucket-a"), S.UPLOADED, expires_at=None, now=expires).outcome is OC.SERVE_CUSTOM

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from meetstore.domain.artifacts import UploadState
@@ -46,10 +47,14 @@ def decide(
     current: CurrentStorage | None,
     state: ArtifactState,
     erased: ErasureReason | None = None,
+    *,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
 ) -> Decision:
     """What a fetch endpoint answers for one artifact (or collection) of a bot; `erased`: why
-    the bot's media was erased (or is being erased), if it was."""
-    if erased is ErasureReason.RETENTION:
+    the bot's media was erased (or is being erased), if it was; `expires_at`: when its pinned
+    retention ends, so a bot is expired at that instant, before any sweep has erased it."""
+    if erased is ErasureReason.RETENTION or (expires_at is not None and now is not None and now >= expires_at):
         return Decision(Outcome.MEDIA_EXPIRED)
     if erased is ErasureReason.REQUEST:
         return Decision(Outcome.MEDIA_DELETED)

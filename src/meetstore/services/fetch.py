@@ -14,31 +14,20 @@ client of (account, config version); local platform-store URLs are HMAC tokens. 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from meetstore.config import Settings
-from meetstore.domain.artifacts import NEVER_ADMITTED, ArtifactKind, BotStatus, UploadState
+from meetstore.domain.artifacts import ArtifactKind
 from meetstore.domain.fetch_policy import ArtifactState, Outcome, collection_state, decide
 from meetstore.domain.ids import canonical_id
-from meetstore.domain.key_layout import collection_prefix
-from meetstore.domain.pin import PinKind, PinnedLocation
-from meetstore.domain.ports import Metrics, ObjectStore
-from meetstore.domain.read_queries import FetchQueries
-from meetstore.domain.records import ArtifactRecord, BotRecord
-from meetstore.domain.repositories import Transaction, Transactions
-from meetstore.domain.storage_config import CategoryPrefixes, CurrentStorage
-from meetstore.domain.storage_target import ActiveStorage, active_of
+from meetstore.domain.pin import PinKind
+from meetstore.domain.records import ArtifactRecord
+from meetstore.domain.storage_target import ActiveStorage
 from meetstore.errors import ArtifactNotFound, BotNotFound, InvalidRequest
-from meetstore.services.audit import AuditTrail
-from meetstore.services.erasure_marks import erased_at, erasure_of
 from meetstore.services.fetch_answers import (
     INLINE_READ_CAP,
-    Expiry,
     decode_screenshot_cursor,
     encode_screenshot_cursor,
-    expiry,
     measured,
     meeting_start,
     meetstream_participants,
@@ -46,8 +35,7 @@ from meetstore.services.fetch_answers import (
     read_inline,
     taken_at,
 )
-from meetstore.services.fetch_cache import FinalLocations
-from meetstore.services.fetch_errors import ended_with_error, error_of
+from meetstore.services.fetch_core import ENDPOINT_OF, TTL_OF, FetchCore
 from meetstore.services.fetch_results import (
     FileUrl,
     ScreenshotPage,
@@ -58,92 +46,70 @@ from meetstore.services.fetch_results import (
     VideoInfo,
     VideoUrl,
 )
-from meetstore.services.locations import Locations, pin_of
-
-NO_SUCH_BOT = "No bot with this id exists in this account."
-"""The one 404 body for an unknown bot, another account's bot and a malformed id (as services.bots)."""
 
 SCREENSHOTS_DEFAULT_LIMIT = 100
 SCREENSHOTS_MAX_LIMIT = 1000
 __all__ = ["INLINE_READ_CAP", "FetchService"]
 
-_TTL_OF: dict[ArtifactKind, str] = {
-    ArtifactKind.AUDIO: "audio",
-    ArtifactKind.CHAT: "chats",
-    ArtifactKind.MANIFEST: "manifest",
-}
-"""The endpoints whose answer is one URL: kind → the TTL setting of its URL."""
-_ENDPOINT = {
-    ArtifactKind.AUDIO: "get_audio",
-    ArtifactKind.CHAT: "get_chats",
-    ArtifactKind.MANIFEST: "get_manifest",
-}
 
-
-@dataclass(frozen=True)
-class _Snapshot:
-    """What one fetch needs, read in one transaction."""
-
-    bot: BotRecord
-    pin: PinnedLocation | None
-    active: ActiveStorage | None
-
-    @property
-    def current(self) -> CurrentStorage | None:
-        return None if self.active is None else self.active.current
-
-
-class FetchService:
-    def __init__(
-        self,
-        tx: Transactions,
-        reads: FetchQueries,
-        settings: Settings,
-        locations: Locations,
-        metrics: Metrics,
-        audit: AuditTrail,
-    ) -> None:
-        self._audit = audit
-        self._tx = tx
-        self.metrics = metrics
-        self._reads = reads
-        self._settings = settings
-        self._locations = locations
-        self.final = FinalLocations(settings.fetch_cache_entries)
-
-    # --- endpoints returning one presigned URL ------------------------------------------------
-    def _presigned(
-        self, account_id: str, bot_id: str, kind: ArtifactKind, store: ObjectStore, key: str
-    ) -> FileUrl:
-        exp = self._expiry(_TTL_OF[kind])
-        url = store.presign_get(key, exp.expires_in)
-        self._audit.url_issued(account_id, bot_id, _ENDPOINT[kind], exp.expires_at, key=key)
-        return FileUrl(url, exp)
-
+class FetchService(FetchCore):
     def known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> FileUrl | None:
         """The answer for a finished platform-store file whose location is remembered: no
         database read, no network (the URL is signed locally), so a caller on an event loop may
-        take it there. None: the endpoint's method must read the database (or the platform store's
-        credentials may need fetching)."""
+        take it there. None: the endpoint's method must answer (from memory too, for a customer
+        bucket, whose client may need credentials fetched first: not on an event loop)."""
         if not self._locations.platform_signs_locally:
             return None
-        answer = self._known(account_id, bot_id, kind)
+        answer = self._known(account_id, bot_id, kind, platform_only=True)
         if answer is not None:
-            self.metrics.fetch_answered(_ENDPOINT[kind], "ok")
+            self.metrics.fetch_answered(ENDPOINT_OF[kind], "ok")
         return answer
 
-    def _known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> FileUrl | None:
+    def _known(
+        self, account_id: str, bot_id: str, kind: ArtifactKind, *, platform_only: bool = False
+    ) -> FileUrl | None:
+        """A finished file's answer from what this process remembers, through the same decision
+        as a database read; None when something is not remembered or the answer is not a URL
+        (the database path then answers it, errors included)."""
         bid = canonical_id(bot_id)
-        if bid is None or kind not in _TTL_OF:
+        if bid is None or kind not in TTL_OF:
             return None
-        key = self.final.get(account_id, bid, kind)
-        return None if key is None else self._presigned(account_id, bid, kind, self._locations.platform, key)
+        final = self.final.get(account_id, bid, kind)
+        if final is None:
+            return None
+        active: ActiveStorage | None = None
+        current = None
+        if final.pin.kind is PinKind.CUSTOM:
+            known, active = self.final.config(account_id)
+            if platform_only or not known:
+                return None
+            current = None if active is None else active.current
+        decision = decide(
+            final.pin, current, ArtifactState.UPLOADED, expires_at=final.expires_at, now=datetime.now(UTC)
+        )
+        if decision.outcome is Outcome.SERVE_PLATFORM:
+            store = self._locations.platform
+        elif decision.outcome is Outcome.SERVE_CUSTOM and active is not None:
+            store = self._locations.custom_store(active)
+        else:
+            return None
+        return self._presigned(account_id, bid, kind, store, final.key)
 
     def _single_url(self, account_id: str, bot_id: str, kind: ArtifactKind) -> FileUrl:
+        generation = self.final.generation(account_id)  # before the read: see fetch_cache
         snap, row = self._single(account_id, bot_id, kind)
         store = self._resolve(snap, [row], kind, error_key=row.key if row else None)
         answer = self._presigned(account_id, snap.bot.id, kind, store, self._key(row))
-        self.final.remember(account_id, snap.bot.id, snap.pin, kind, row)
+        self.final.remember(
+            account_id,
+            snap.bot.id,
+            snap.pin,
+            kind,
+            row,
+            expires_at=snap.bot.retention_expires_at,
+            active=snap.active,
+            generation=generation,
+        )
         return answer
 
     @measured("get_audio")
@@ -312,132 +278,3 @@ class FetchService:
             raise ArtifactNotFound("The stored manifest of this bot is not valid JSON.") from exc
         return doc if isinstance(doc, dict) else {}
 
-    # --- loading --------------------------------------------------------------------------------
-    def _snapshot(self, tx: Transaction, account_id: str, bot_id: str) -> _Snapshot:
-        bid = canonical_id(bot_id)
-        bot = None if bid is None else tx.bots.get(bid)
-        if bot is None or bot.account_id != account_id:
-            raise BotNotFound(NO_SUCH_BOT)
-        return self._snapshot_of(tx, bot)
-
-    @staticmethod
-    def _snapshot_of(tx: Transaction, bot: BotRecord) -> _Snapshot:
-        pin = pin_of(bot)
-        active = None
-        if pin is not None and pin.kind is PinKind.CUSTOM:
-            found = tx.storage_configs.with_external_id(bot.account_id)
-            active = None if found is None else active_of(*found)
-        return _Snapshot(bot=bot, pin=pin, active=active)
-
-    def _single(
-        self, account_id: str, bot_id: str, kind: ArtifactKind
-    ) -> tuple[_Snapshot, ArtifactRecord | None]:
-        """The bot, its first artifact of `kind` and the storage configuration in ONE read (the
-        hot path of get_audio & co.)."""
-        bid = canonical_id(bot_id)
-        found = None if bid is None else self._reads.bot_with_first(bid, account_id, kind.value)
-        if found is None:
-            raise BotNotFound(NO_SUCH_BOT)
-        pin = pin_of(found.bot)
-        active = None
-        if pin is not None and pin.kind is PinKind.CUSTOM and found.config is not None:
-            active = active_of(found.config, found.external_id)
-        return _Snapshot(bot=found.bot, pin=pin, active=active), found.artifact
-
-    @staticmethod
-    def _key(row: ArtifactRecord | None) -> str:
-        assert row is not None  # the decision served it, so the row exists
-        return row.key
-
-    # --- the decision ---------------------------------------------------------------------------
-    def _resolve(
-        self,
-        snap: _Snapshot,
-        rows: Sequence[ArtifactRecord | None],
-        kind: ArtifactKind,
-        *,
-        error_key: str | None,
-    ) -> ObjectStore:
-        present = [r for r in rows if r is not None]
-        state = collection_state(r.state for r in present)
-        failed = next((r for r in present if r.state == UploadState.FAILED.value), None)
-        return self._decide_store(snap, state, kind, failed=failed, error_key=error_key)
-
-    def _decide_store(
-        self,
-        snap: _Snapshot,
-        state: ArtifactState,
-        kind: ArtifactKind,
-        *,
-        failed: ArtifactRecord | None,
-        error_key: str | None,
-    ) -> ObjectStore:
-        bot, pin = snap.bot, snap.pin
-        erased = erasure_of(bot)
-        if pin is None and erased is None:
-            if bot.status == BotStatus.ERROR.value or BotStatus(bot.status) in NEVER_ADMITTED:
-                raise ended_with_error(kind, bot.status)  # outcome 3: nothing is coming
-            state = ArtifactState.NOT_PINNED
-        outcome = decide(pin, snap.current, state, erased).outcome
-        if outcome is Outcome.SERVE_PLATFORM:
-            return self._locations.platform
-        if outcome is Outcome.SERVE_CUSTOM:
-            assert snap.active is not None
-            return self._locations.custom_store(snap.active)
-        raise error_of(
-            outcome,
-            kind,
-            bot_id=bot.id,
-            status=bot.status,
-            pin=pin,
-            current=snap.current,
-            failed=failed,
-            error_key=error_key,
-            erased_at=erased_at(bot),
-        )
-
-    @staticmethod
-    def _folder(snap: _Snapshot, kind: ArtifactKind, rows: Sequence[ArtifactRecord]) -> str | None:
-        """A collection's folder, for the location fields of a 403."""
-        raw = snap.bot.pin_prefixes
-        if isinstance(raw, dict):
-            try:
-                prefixes = CategoryPrefixes(
-                    audio=str(raw["audio"]),
-                    video=str(raw["video"]),
-                    transcript=str(raw["transcript"]),
-                    metadata=str(raw["metadata"]),
-                )
-                return collection_prefix(
-                    kind,
-                    prefixes,
-                    snap.bot.id,
-                    provider=snap.bot.transcript_provider,
-                    transcript_id=snap.bot.transcript_id,
-                )
-            except (KeyError, ValueError):
-                pass
-        if rows:
-            return rows[0].key.rsplit("/", 1)[0] + "/"
-        return None
-
-    def _issued(
-        self,
-        account_id: str,
-        snap: _Snapshot,
-        endpoint: str,
-        kind: ArtifactKind,
-        exp: Expiry,
-        keys: list[str],
-    ) -> None:
-        """A collection's URLs in the audit trail: its folder and how many (a page of screenshots
-        is one entry, not a thousand)."""
-        if keys:
-            folder = self._folder(snap, kind, [])
-            collection = folder if folder is not None else keys[0].rsplit("/", 1)[0] + "/"
-            self._audit.url_issued(
-                account_id, snap.bot.id, endpoint, exp.expires_at, collection=collection, count=len(keys)
-            )
-
-    def _expiry(self, name: str) -> Expiry:
-        return expiry(self._settings.ttl_for(name))

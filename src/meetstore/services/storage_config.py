@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +117,7 @@ class StorageConfigService:
         self._metrics = metrics
         self._settings = settings
         self._clock = clock or SystemClock()
+        self._on_changed: list[Callable[[str], None]] = []
 
     def _check_urls(self, data: StorageConfigInput) -> None:
         """The SSRF guard for every URL of the configuration, and the role's account, before any
@@ -266,10 +268,20 @@ class StorageConfigService:
             )
             tx.flush()
             view = StorageConfigView.of(row, acct.external_id)
-        self._stores.forget(account_id)
+        self._changed(account_id)
         if found is not None:
             self._scrub()  # the replaced credentials
         return view
+
+    def on_changed(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(account_id)` in this process right after a save or delete commits
+        (other processes learn it from the change feed)."""
+        self._on_changed.append(listener)
+
+    def _changed(self, account_id: str) -> None:
+        self._stores.forget(account_id)
+        for listener in self._on_changed:
+            listener(account_id)
 
     def get(self, account_id: str) -> StorageConfigView | None:
         with self._tx.read() as tx:
@@ -290,7 +302,7 @@ class StorageConfigService:
                 "storage.deleted",
                 detail={"bucket_name": row.bucket_name, "version": row.version},
             )
-        self._stores.forget(account_id)
+        self._changed(account_id)
         self._scrub()
 
     def _scrub(self) -> None:
