@@ -509,6 +509,9 @@ class Stores:
     def custom(self, active: ActiveStorage) -> ObjectStore:
         return self.custom_stores.setdefault(active.target.bucket, ObjectStore(active.target.bucket))
 
+    def custom_if_ready(self, active: ActiveStorage) -> ObjectStore | None:
+        return self.custom_stores.get(active.target.bucket)
+
     def forget(self, account_id: str) -> None:
         return None
 

@@ -36,5 +36,8 @@ class ObjectStores:
     def custom(self, active: ActiveStorage) -> S3Bucket:
         return self._s3.bucket(active.target, extra_put_args=put_args_of(active.extra))
 
+    def custom_if_ready(self, active: ActiveStorage) -> S3Bucket | None:
+        return self._s3.cached_bucket(active.target, extra_put_args=put_args_of(active.extra))
+
     def forget(self, account_id: str) -> None:
         self._s3.forget(account_id)

@@ -131,6 +131,11 @@ class Stores(Protocol):
         """The customer's bucket, through the cached client of (account, config version)."""
         ...
 
+    def custom_if_ready(self, active: ActiveStorage) -> ObjectStore | None:
+        """The same, only when its client is cached and current (no I/O to get it): None
+        otherwise, and `custom` must be asked off the event loop."""
+        ...
+
     def forget(self, account_id: str) -> None:
         """Drop what is cached for an account's bucket (its configuration changed)."""
         ...

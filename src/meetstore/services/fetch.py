@@ -21,6 +21,7 @@ from meetstore.domain.artifacts import ArtifactKind
 from meetstore.domain.fetch_policy import ArtifactState, Outcome, collection_state, decide
 from meetstore.domain.ids import canonical_id
 from meetstore.domain.pin import PinKind
+from meetstore.domain.ports import ObjectStore
 from meetstore.domain.records import ArtifactRecord
 from meetstore.domain.storage_target import ActiveStorage
 from meetstore.errors import ArtifactNotFound, BotNotFound, InvalidRequest
@@ -54,20 +55,16 @@ __all__ = ["INLINE_READ_CAP", "FetchService"]
 
 class FetchService(FetchCore):
     def known(self, account_id: str, bot_id: str, kind: ArtifactKind) -> FileUrl | None:
-        """The answer for a finished platform-store file whose location is remembered: no
-        database read, no network (the URL is signed locally), so a caller on an event loop may
-        take it there. None: the endpoint's method must answer (from memory too, for a customer
-        bucket, whose client may need credentials fetched first: not on an event loop)."""
-        if not self._locations.platform_signs_locally:
-            return None
-        answer = self._known(account_id, bot_id, kind, platform_only=True)
+        """The answer for a finished file whose location is remembered, when giving it needs no
+        I/O at all (no database read; the URL signed locally with a client already built), so a
+        caller on an event loop may take it there. None: the endpoint's method must answer (from
+        memory too where it can, building a customer bucket's client first)."""
+        answer = self._known(account_id, bot_id, kind, on_loop=True)
         if answer is not None:
             self.metrics.fetch_answered(ENDPOINT_OF[kind], "ok")
         return answer
 
-    def _known(
-        self, account_id: str, bot_id: str, kind: ArtifactKind, *, platform_only: bool = False
-    ) -> FileUrl | None:
+    def _known(self, account_id: str, bot_id: str, kind: ArtifactKind, *, on_loop: bool = False) -> FileUrl | None:
         """A finished file's answer from what this process remembers, through the same decision
         as a database read; None when something is not remembered or the answer is not a URL
         (the database path then answers it, errors included)."""
@@ -81,17 +78,20 @@ class FetchService(FetchCore):
         current = None
         if final.pin.kind is PinKind.CUSTOM:
             known, active = self.final.config(account_id)
-            if platform_only or not known:
+            if not known:
                 return None
             current = None if active is None else active.current
         decision = decide(
             final.pin, current, ArtifactState.UPLOADED, expires_at=final.expires_at, now=datetime.now(UTC)
         )
+        store: ObjectStore | None = None
         if decision.outcome is Outcome.SERVE_PLATFORM:
+            if on_loop and not self._locations.platform_signs_locally:
+                return None
             store = self._locations.platform
         elif decision.outcome is Outcome.SERVE_CUSTOM and active is not None:
-            store = self._locations.custom_store(active)
-        else:
+            store = self._locations.custom_store_if_ready(active) if on_loop else self._locations.custom_store(active)
+        if store is None:
             return None
         return self._presigned(account_id, bid, kind, store, final.key)
 

@@ -51,6 +51,10 @@ class Locations:
     def custom_store(self, active: ActiveStorage) -> ObjectStore:
         return self._stores.custom(active)
 
+    def custom_store_if_ready(self, active: ActiveStorage) -> ObjectStore | None:
+        """The customer's bucket only when no I/O is needed to reach it (its client is cached)."""
+        return self._stores.custom_if_ready(active)
+
     def store_for(self, account_id: str, pin: PinnedLocation) -> tuple[ObjectStore, int | None]:
         """Where to write a pinned bot's files now, and the version of the customer's
         configuration that store uses (None: the platform store); StorageChanged when that

@@ -141,6 +141,23 @@ class S3ClientFactory:
             manager=cached.manager(self._transfer),
         )
 
+    def cached_bucket(self, target: S3Target, *, extra_put_args: dict[str, str] | None = None) -> S3Bucket | None:
+        """`bucket`, only if its client is cached and not due for renewal (building one does I/O:
+        credentials, an AssumeRole); None otherwise."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(target.cache_key)
+            if cached is None or not now < cached.renew_at:
+                return None
+            self._cache.move_to_end(target.cache_key)
+        return S3Bucket(
+            cached.client,
+            target.bucket,
+            region=target.region,
+            extra_put_args=extra_put_args,
+            manager=cached.manager(self._transfer),
+        )
+
     def _cached(self, target: S3Target) -> _Cached:
         now = time.monotonic()
         with self._lock:
