@@ -125,7 +125,7 @@ def worker(
     SIGTERM or SIGINT stops it gracefully: uploads in flight finish within --grace seconds, what is
     still running then is cancelled and its lease released for another worker.
     """
-    from meetstore.container import worker_hooks
+    from meetstore.background import worker_hooks
 
     settings = Settings()
     configure_logging(settings.log_level)

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     """Base URL clients reach this server at (for local-store download links)."""
 
+    # Spool (where recordings wait for upload, sealed per bot): "local" (a folder under data_dir)
+    # or s3://bucket/prefix, a platform-owned staging bucket (no shared disk between machines).
+    spool: str = "local"
+    spool_s3_region: str = "us-east-1"
+    spool_s3_endpoint_url: str | None = None
+    spool_s3_access_key_id: SecretStr | None = None
+    spool_s3_secret_access_key: SecretStr | None = None
+
     allow_private_endpoints: bool = False
 
     # Presigned URL lifetimes, seconds.
@@ -181,6 +189,13 @@ class Settings(BaseSettings):
     @property
     def platform_account_ids(self) -> frozenset[str]:
         return frozenset(a.strip() for a in self.platform_aws_account_ids.split(",") if a.strip())
+
+    @field_validator("spool")
+    @classmethod
+    def _spool(cls, value: str) -> str:
+        if value != "local" and not (value.startswith("s3://") and len(value) > len("s3://")):
+            raise ValueError("the spool is 'local' or 's3://bucket/prefix'")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

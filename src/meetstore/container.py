@@ -12,6 +12,7 @@ from pathlib import Path
 from meetstore.adapters.crypto.envelope import EnvelopeBox, LocalKeyProvider, decode_master_key
 from meetstore.adapters.crypto.keyring import FileKeyProvider
 from meetstore.adapters.crypto.kms import KmsKeyProvider
+from meetstore.adapters.crypto.stream import AesKeyWrap
 from meetstore.adapters.db.engine import Database
 from meetstore.adapters.db.repositories.fetch_reads import FetchReads
 from meetstore.adapters.db.repositories.stats import Stats
@@ -24,9 +25,11 @@ from meetstore.adapters.s3.egress import EgressGuard, Resolver, system_resolver
 from meetstore.adapters.s3.probe import S3StorageProbe
 from meetstore.adapters.s3.upload import transfer_config
 from meetstore.adapters.secret_files import read_or_create
-from meetstore.adapters.spool.local import LocalSpool
+from meetstore.adapters.spool.factory import build_spool
 from meetstore.adapters.stores import ObjectStores
 from meetstore.config import Settings
+from meetstore.domain.clock import SystemClock
+from meetstore.domain.ports import Spool
 from meetstore.runtime.simulator import SimulatedRuntime
 from meetstore.services.accounts import AccountService
 from meetstore.services.audit import AuditTrail
@@ -47,14 +50,13 @@ from meetstore.services.retry import RetryService
 from meetstore.services.runtime_claims import RuntimeClaims
 from meetstore.services.runtime_status import RuntimeStatusService
 from meetstore.services.spool_janitor import SpoolJanitor
+from meetstore.services.spool_keys import SpoolKeyService
 from meetstore.services.storage_config import StorageConfigService
 from meetstore.services.uploads import UploadService
 from meetstore.services.validation_gate import ValidationGate
 from meetstore.services.webhooks import WebhookService
 
 RUNTIME_TOKEN_FILE = "runtime.token"
-UPLOAD_PROBE = "upload_worker"
-WEBHOOK_PROBE = "webhook_worker"
 
 
 def build_key_provider(settings: Settings) -> LocalKeyProvider | FileKeyProvider | KmsKeyProvider:
@@ -91,7 +93,8 @@ class Container:
     box: EnvelopeBox
     s3: S3ClientFactory
     platform: PlatformStore
-    spool: LocalSpool
+    spool: Spool
+    spool_keys: SpoolKeyService
     accounts: AccountService
     storage: StorageConfigService
     validations: ValidationGate
@@ -166,7 +169,8 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
     platform = build_platform_store(settings, s3)
     tx = SqlTransactions(db)
     audit = AuditTrail(tx)
-    spool = LocalSpool(settings.spool_dir)
+    spool = build_spool(settings, s3)
+    keys = SpoolKeyService(tx, box, AesKeyWrap(), SystemClock())
     stores = ObjectStores(s3, platform)
     probe = S3StorageProbe(s3)
     accounts = AccountService(tx, box, auth_cache_ttl_s=settings.auth_cache_ttl_s, audit=audit)
@@ -175,15 +179,15 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
     gate = ValidationGate(settings)
     storage = StorageConfigService(tx, box, probe, stores, metrics, settings, gate, audit)
     locations = Locations(stores, storage)
-    handin = HandInService(tx, spool, stores, PyAvProbe(), settings)
+    handin = HandInService(tx, spool, keys, stores, PyAvProbe(), settings)
     runtime_status = RuntimeStatusService(tx, settings, handin)
-    ingest = IngestService(tx, spool)
+    ingest = IngestService(tx, spool, keys)
     claims = RuntimeClaims(tx, settings)
     runtime = SimulatedRuntime(settings, runtime_status, ingest, handin, claims)
     health = StorageHealth(tx, settings, probe, storage, metrics, audit)
     janitor = SpoolJanitor(tx, spool, settings)
     uploads = UploadService(
-        tx, spool, settings, locations, janitor, metrics, before_upload=health.ensure_recent
+        tx, spool, keys, settings, locations, janitor, metrics, before_upload=health.ensure_recent
     )
     fetch = FetchService(tx, FetchReads(db), settings, locations, metrics, audit)
     changes = ChangeFeed(tx)
@@ -202,6 +206,7 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
         s3=s3,
         platform=platform,
         spool=spool,
+        spool_keys=keys,
         accounts=accounts,
         storage=storage,
         validations=gate,
@@ -228,162 +233,3 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
         audit_views=AuditViews(tx, settings),
         console_sessions=ConsoleSessions(tx, accounts, audit, idle_s=settings.console_idle_s),
     )
-
-
-Hook = Callable[[Container], Callable[[], None]]
-"""Starts background work for a container; returns the function that stops it."""
-
-
-def background_hooks(*, with_workers: bool) -> list[Hook]:
-    """What an API process runs beside the API: the change feed always, and with workers the
-    upload, webhook, health, lifecycle and simulated-recording loops (the upload loop only while
-    `MEETSTORE_UPLOAD_WORKER` is on)."""
-    if not with_workers:
-        return [change_loop(), audit_loop()]
-    return [
-        change_loop(),
-        audit_loop(),
-        upload_loops(),
-        webhook_loops(),
-        health_loop(),
-        lifecycle_loops(),
-        simulation_loop(),
-    ]
-
-
-def worker_hooks(*, concurrency: int | None = None, grace_s: float = 10.0) -> list[Hook]:
-    """What `meetstore worker` runs: the same loops as an API process, without the API."""
-    return [
-        change_loop(),
-        audit_loop(),
-        upload_loops(concurrency=concurrency, grace_s=grace_s),
-        webhook_loops(),
-        health_loop(),
-        lifecycle_loops(),
-        simulation_loop(grace_s=grace_s),
-    ]
-
-
-def change_loop() -> Hook:
-    """Read the change feed every `change_poll_s`: revoked keys and changed storage reach this
-    process within about that long."""
-
-    def start(container: Container) -> Callable[[], None]:
-        from meetstore.worker.changes import ChangeWatcher
-
-        watcher = ChangeWatcher(container.changes, container.settings.change_poll_s)
-        watcher.start()
-        return watcher.stop
-
-    return start
-
-
-def audit_loop() -> Hook:
-    """Write buffered url.issued entries every `audit_flush_s`, and what is left at shutdown."""
-
-    def start(container: Container) -> Callable[[], None]:
-        from meetstore.worker.audit import AuditFlusher
-
-        flusher = AuditFlusher(container.audit, container.settings.audit_flush_s)
-        flusher.start()
-        return flusher.stop
-
-    return start
-
-
-def upload_loops(*, concurrency: int | None = None, grace_s: float = 10.0) -> Hook:
-    def start(container: Container) -> Callable[[], None]:
-        from meetstore.worker.uploads import UploadWorker
-
-        settings = container.settings
-        if not settings.upload_worker:
-            return lambda: None
-        worker = UploadWorker(
-            container.uploads,
-            settings,
-            concurrency or settings.upload_concurrency,
-            # Bots whose runtime runs in this process are alive by definition: never swept here.
-            sweeper=lambda: container.handin.sweep_stale_runtimes(skip=container.runtime.active()),
-            janitor=container.janitor.purge,
-        )
-        worker.start()
-        container.liveness[UPLOAD_PROBE] = worker.alive
-
-        def stop() -> None:
-            container.liveness.pop(UPLOAD_PROBE, None)
-            worker.stop(grace_s=grace_s)
-
-        return stop
-
-    return start
-
-
-def webhook_loops() -> Hook:
-    """Deliver webhooks on threads of their own (never the upload workers')."""
-
-    def start(container: Container) -> Callable[[], None]:
-        from meetstore.worker.webhooks import WebhookWorker
-
-        settings = container.settings
-        worker = WebhookWorker(container.webhooks, settings, settings.webhook_concurrency)
-        worker.start()
-        container.liveness[WEBHOOK_PROBE] = worker.alive
-
-        def stop() -> None:
-            container.liveness.pop(WEBHOOK_PROBE, None)
-            worker.stop()
-
-        return stop
-
-    return start
-
-
-def health_loop() -> Hook:
-    """Re-validate every storage configuration each MEETSTORE_HEALTH_INTERVAL_S (default hourly)."""
-
-    def start(container: Container) -> Callable[[], None]:
-        from meetstore.worker.health import HealthMonitor
-
-        monitor = HealthMonitor(container.health, container.settings.health_interval_s)
-        monitor.start()
-        return monitor.stop
-
-    return start
-
-
-def simulation_loop(*, grace_s: float = 10.0) -> Hook:
-    """Record the queued simulated bots (API.md "Bots"), at most `simulated_recordings_per_worker`
-    at once in this process."""
-
-    def start(container: Container) -> Callable[[], None]:
-        from meetstore.worker.simulations import SimulationWorker
-
-        worker = SimulationWorker(container.runtime, container.runtime.poll_s, grace_s=grace_s)
-        worker.start()
-        return worker.stop
-
-    return start
-
-
-LIFECYCLE_PROBE = "lifecycle_worker"
-
-
-def lifecycle_loops() -> Hook:
-    """Erasures from their outbox, and the retention sweep (API.md "Data lifecycle")."""
-
-    def start(container: Container) -> Callable[[], None]:
-        from meetstore.worker.lifecycle import LifecycleWorker
-
-        worker = LifecycleWorker(
-            container.erasure_work, container.erasures, container.audit_views, container.settings
-        )
-        worker.start()
-        container.liveness[LIFECYCLE_PROBE] = worker.alive
-
-        def stop() -> None:
-            container.liveness.pop(LIFECYCLE_PROBE, None)
-            worker.stop()
-
-        return stop
-
-    return start

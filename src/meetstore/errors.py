@@ -145,6 +145,13 @@ class BotNotInMeeting(Conflict):
     code = "bot_not_in_meeting"
 
 
+class SpoolKeyUnavailable(Conflict):
+    """The key a bot's spooled files are sealed under is gone (the bot or its account was
+    erased) or does not open: those files can no longer be read, by anyone."""
+
+    code = "spool_key_unavailable"
+
+
 class PrefixRequired(Conflict):
     """A bucket lifecycle rule for an empty prefix would expire the whole bucket."""
 
@@ -171,10 +178,22 @@ class Unavailable(MeetstoreError):
     code = "unavailable"
 
 
+class SpoolUnavailable(Unavailable):
+    """The spool's store (the staging bucket) did not answer or refused: the runtime's hand-in or
+    the worker's upload is tried again."""
+
+
 class InsufficientStorage(MeetstoreError):
     """The spool cannot take the file (disk full)."""
 
     code = "insufficient_storage"
+
+
+class SpoolFileDamaged(MeetstoreError):
+    """A spooled file that does not open under its bot's key: tampered with, truncated, or
+    sealed under a key that is gone. Retrying cannot help."""
+
+    code = "spool_file_damaged"
 
 
 class PayloadTooLarge(MeetstoreError):

@@ -90,11 +90,11 @@ def test_create_runs_the_meeting_to_the_end(server: RunningServer) -> None:
         assert [w["event"] for w in detail["webhooks"]][-1] == "bot.done"
 
     # The recorded media is real: audio and video open in PyAV with the meeting's length.
-    with av.open(str(file_of(server.container, detail, "video"))) as v:
+    with av.open(file_of(server.container, detail, "video")) as v:
         assert v.streams.video[0].codec_context.name == "h264"
         assert v.streams.audio[0].codec_context.name == "aac"
         assert v.duration is not None and 0.8 <= v.duration / 1e6 <= 1.5
-    with av.open(str(file_of(server.container, detail, "audio"))) as a:
+    with av.open(file_of(server.container, detail, "audio")) as a:
         assert a.format.name == "mp3"
         assert a.duration is not None and 0.8 <= a.duration / 1e6 <= 1.5
     if not uploads_implemented(server.container):
@@ -200,7 +200,7 @@ def test_remove_bot_leaves_early_and_keeps_the_media(sqlite_server: RunningServe
     assert time.monotonic() - started < 15
     detail = finished(client, server.container, bot_id)
     # The recording covers the time the bot was in the meeting, not the planned two minutes.
-    with av.open(str(file_of(server.container, detail, "audio"))) as a:
+    with av.open(file_of(server.container, detail, "audio")) as a:
         assert a.duration is not None and a.duration / 1e6 < 10
     kinds = {a["kind"] for a in detail["storage"]["artifacts"]}
     assert {"audio", "video", "manifest"} <= kinds
@@ -236,7 +236,7 @@ def test_video_not_required_and_separate_streams(sqlite_server: RunningServer) -
         f"{p}/{bot_id}_audio_streams/bob-example_2.webm",
     ]
     assert {a["content_type"] for a in arts if a["kind"] == "audio_stream"} == {"audio/webm"}
-    manifest = json.loads(file_of(server.container, detail, "manifest").read_text())
+    manifest = json.loads(file_of(server.container, detail, "manifest").read())
     assert manifest["video_info"] is None
     assert [p["name"] for p in manifest["participants"]] == ["Alice Example", "Bob Example"]
 
@@ -263,7 +263,7 @@ def test_in_call_recording_timeout_caps_the_recording(sqlite_server: RunningServ
     bot_id = client.bots.create(bot_params(120.0, automatic_leave={"in_call_recording_timeout": 1}))["bot_id"]
     detail = finished(client, server.container, bot_id, timeout=20)
     assert time.monotonic() - started < 15
-    manifest = json.loads(file_of(server.container, detail, "manifest").read_text())
+    manifest = json.loads(file_of(server.container, detail, "manifest").read())
     assert manifest["video_info"]["duration"] == pytest.approx(1.0, abs=0.2)
 
 
@@ -273,7 +273,7 @@ def test_everyone_left_timeout_is_the_wait_after_the_participants_left(sqlite_se
     client = sdk_for(server, new_account(server).api_key)
     bot_id = client.bots.create(bot_params(1.5, automatic_leave={"everyone_left_timeout": 1}))["bot_id"]
     detail = finished(client, server.container, bot_id, timeout=20)
-    manifest = json.loads(file_of(server.container, detail, "manifest").read_text())
+    manifest = json.loads(file_of(server.container, detail, "manifest").read())
     assert manifest["video_info"]["duration"] == pytest.approx(2.5, abs=0.2)
     assert [p["left_at_s"] for p in manifest["participants"]] == [pytest.approx(1.5, abs=0.1)] * 2
     assert max(turn["end"] for turn in manifest["speaker_timeline"]) <= 1.5

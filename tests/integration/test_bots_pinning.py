@@ -195,7 +195,7 @@ def test_without_custom_storage_the_bot_is_pinned_to_the_platform_store(server: 
 
     # The manifest lists every other artifact with its key, size, SHA-256 and content type, and
     # those describe the stored bytes; it also carries the meeting data.
-    manifest = json.loads(file_of(server.container, detail, "manifest").read_text())
+    manifest = json.loads(file_of(server.container, detail, "manifest").read())
     assert manifest["bot_id"] == detail["bot_id"]
     assert manifest["transcript_id"] == detail["transcript_id"]
     assert manifest["storage"] == detail["storage"]["location"]

@@ -6,7 +6,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from meetstore.adapters.crypto.stream import StreamDecryptionError, decrypt_bytes
+from meetstore.errors import SpoolKeyUnavailable
+
 from conftest import new_account, sdk_for
+from support.bots import spool_bytes
 from support.moto_s3 import MotoS3, may_delete, read_write
 from support.pipeline import artifacts, events, pinned_bot, storage_body, wait_done
 from support.servers import RunningServer
@@ -188,3 +192,35 @@ def test_a_failed_upload_whose_spool_copy_is_gone_is_erased_with_not_found(serve
     sent = [e for e in events(server.container, bot.bot_id) if e.get("event") == "data_deletion"]
     assert len(sent) == 1 and sent[0]["deletion"] == receipt and sent[0]["reason"] == "request"
     assert sent[0]["bot_id"] == bot.bot_id
+
+
+def test_erasure_destroys_the_spool_key_so_a_backup_of_the_spool_never_opens(server: RunningServer, moto: MotoS3) -> None:
+    """A failed upload keeps its spooled copy; someone backs the spool up; the bot is erased. The
+    backup is ciphertext under a key that no longer exists anywhere (crypto-shredding), and the
+    receipt says so."""
+    bucket = moto.make_bucket()
+    keys = moto.make_user(read_write(bucket, "meetstream"))
+    acct = new_account(server)
+    client = sdk_for(server, acct.api_key)
+    client.storage.set(storage_body(moto.endpoint, bucket, keys))
+    moto.set_user_policy(keys[0], [{"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [f"arn:aws:s3:::{bucket}"]}])
+    bot = pinned_bot(server.container, acct.account_id, FILES, callback_url=None)
+    wait_done(server.container, bot.bot_id)
+    folder = server.container.settings.spool_dir / bot.bot_id
+    backup = {name: (folder / name).read_bytes() for name in FILES}
+    assert spool_bytes(server.container, bot.bot_id, "chat.json") == FILES["chat.json"]
+    assert all(FILES[name] not in sealed for name, sealed in backup.items())
+
+    receipt = client.bots.delete_data(bot.bot_id)["deletion"]
+
+    assert receipt["spool_key"] == "destroyed"
+    with pytest.raises(SpoolKeyUnavailable):
+        server.container.spool_keys.data_key(acct.account_id, bot.bot_id)
+    with server.container.transactions.read() as tx:
+        assert tx.spool_keys.bot_key(bot.bot_id) is None
+    # Whatever key is made from now on is another: the backup does not open under it.
+    fresh = server.container.spool_keys.data_key(acct.account_id, bot.bot_id, create=True)
+    with pytest.raises(StreamDecryptionError):
+        decrypt_bytes(fresh, "chat.json", backup["chat.json"])
+    again = client.bots.delete_data(bot.bot_id)["deletion"]
+    assert again["spool_key"] == "destroyed"

@@ -16,11 +16,12 @@ import httpx
 import pytest
 from meetstream import MeetStream
 
+from meetstore.adapters.crypto.stream import ciphertext_size
 from meetstore.container import runtime_token
 from meetstore.runtime.media import MeetingScript, record_meeting
 
 from conftest import new_account, sdk_for
-from support.bots import bot_params, sha256_hex, spool_dir
+from support.bots import bot_params, sha256_hex, spool_bytes, spool_dir
 from support.servers import RunningServer
 
 
@@ -117,13 +118,17 @@ def test_a_runtime_streams_files_in_and_leaves(ext: RunningServer) -> None:
 
     # The manifest describes exactly the spool files (size and SHA-256) and folds in the meeting data.
     spool = spool_dir(ext.container, bot_id)
-    manifest_raw = (spool / "manifest.json").read_bytes()
+    manifest_raw = spool_bytes(ext.container, bot_id, "manifest.json")
     manifest = json.loads(manifest_raw)
+    assert b'"artifacts"' not in (spool / "manifest.json").read_bytes()  # sealed on disk
     listed = {e["name"]: e for e in manifest["artifacts"]}
     media = {n: d for n, d in files.items() if n not in ("participants.json", "speaker_timeline.json")}
     assert set(listed) == set(media)
     for name, data in media.items():
-        assert (spool / name).read_bytes() == data
+        assert spool_bytes(ext.container, bot_id, name) == data
+        # No recording waits for upload in plaintext: not a 64-byte run of it is on disk.
+        on_disk = (spool / name).read_bytes()
+        assert len(data) < 64 or all(data[i : i + 64] not in on_disk for i in range(0, len(data) - 63, 997))
         assert listed[name]["size"] == len(data)
         assert listed[name]["sha256"] == sha256_hex(data)
     assert manifest["participants"] == [{"name": "Ada Lovelace", "id": "ada-lovelace_1"}]
@@ -136,7 +141,7 @@ def test_a_runtime_streams_files_in_and_leaves(ext: RunningServer) -> None:
     # After "left" the files are final.
     resp = rt.put(bot_id, "chat.json", b"[1]")
     assert resp.status_code == 409 and resp.json()["code"] == "conflict"
-    assert (spool / "chat.json").read_bytes() == b"[]"
+    assert spool_bytes(ext.container, bot_id, "chat.json") == b"[]"
     resp = rt.status(bot_id, "Recording")
     assert resp.status_code == 409
     assert not list((spool / ".incoming").iterdir())
@@ -148,7 +153,7 @@ def test_a_real_video_gets_its_video_info(ext: RunningServer, tmp_path: Path) ->
     rt = Runtime(ext)
     assert rt.put(bot_id, "video.mp4", (tmp_path / "video.mp4").read_bytes()).status_code == 201
     assert rt.status(bot_id, "Stopped").json()["status"] == "Stopped"  # Stopped is "left"
-    manifest = json.loads((spool_dir(ext.container, bot_id) / "manifest.json").read_text())
+    manifest = json.loads(spool_bytes(ext.container, bot_id, "manifest.json"))
     assert rec.video_info is not None
     info = manifest["video_info"]
     assert info["resolution"] == rec.video_info.resolution
@@ -183,7 +188,7 @@ def test_a_50_mb_file_streams_through_with_bounded_memory(ext: RunningServer) ->
     assert resp.json()["size"] == size
     assert resp.json()["sha256"] == digest.hexdigest()
     path = spool_dir(ext.container, bot_id) / "video.mp4"
-    assert path.stat().st_size == size
+    assert path.stat().st_size == ciphertext_size(size)
     # Client and server share this process: the peak covers both, far below the file's 50 MB.
     assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
     assert elapsed < 60

@@ -13,6 +13,7 @@ import httpx
 from moto.server import ThreadedMotoServer
 
 from conftest import new_account, sdk_for
+from support.bots import spool_bytes
 from support.moto_s3 import MotoS3, read_only, read_write
 from support.pipeline import artifacts, bot_row, events, pinned_bot, storage_body, wait_done, wait_until
 from support.servers import RunningServer, held_port
@@ -51,7 +52,7 @@ def test_put_denied_then_fixed_policy_and_retry(server: RunningServer, moto: Mot
         assert row.failed_at is not None and not row.spool_deleted
         assert (spool / name).is_file(), name  # kept for a retry
     assert f"s3:PutObject on arn:aws:s3:::{bucket}/meetstream/*" in rows["audio.mp3"].last_error_message
-    assert (spool / "audio.mp3").read_bytes() == FILES["audio.mp3"]
+    assert spool_bytes(server.container, b, "audio.mp3") == FILES["audio.mp3"]
     assert moto.keys(bucket) == []
 
     evs = events(server.container, b)

@@ -25,6 +25,7 @@ from meetstore.container import Container
 from meetstore.worker.uploads import UploadWorker
 
 from conftest import new_account, sdk_for
+from support.bots import spool_bytes
 from support.fault_proxy import FaultProxy
 from support.moto_s3 import MotoS3, read_write
 from support.pipeline import (
@@ -209,7 +210,8 @@ def test_worker_killed_mid_multipart_upload_loses_nothing_and_uploads_once(
     server = make_server(backend, workers=False, **CRASH_SETTINGS)
     container = server.container
     bot_id, bucket, path = big_bot(server, moto, 60 * MB)
-    original = path.read_bytes()
+    original = spool_bytes(container, bot_id, "audio.mp3")
+    sealed = path.read_bytes()
 
     proc = spawn_worker(container)
     upload = wait_for_open_upload(moto, bucket, proc)
@@ -230,7 +232,7 @@ def test_worker_killed_mid_multipart_upload_loses_nothing_and_uploads_once(
     assert row.state == "pending" and row.lease_owner is not None  # held by the dead worker
     assert row.multipart_upload_id == upload["UploadId"]
     assert [u["UploadId"] for u in open_uploads(moto, bucket)] == [upload["UploadId"]]
-    assert path.read_bytes() == original
+    assert path.read_bytes() == sealed
 
     take_over(container, bot_id, timeout=60)
 
@@ -258,8 +260,8 @@ def test_upload_opened_but_never_recorded_is_aborted_by_the_next_worker(
     stale upload is left for the bucket's lifecycle rule (docs/operations.md)."""
     server = make_server(backend, workers=False, **CRASH_SETTINGS)
     container = server.container
-    bot_id, bucket, path = big_bot(server, moto, 60 * MB, list_uploads=list_uploads)
-    original = path.read_bytes()
+    bot_id, bucket, _path = big_bot(server, moto, 60 * MB, list_uploads=list_uploads)
+    original = spool_bytes(container, bot_id, "audio.mp3")
 
     proc = spawn_worker(container)
     upload = wait_for_open_upload(moto, bucket, proc)

@@ -9,7 +9,6 @@ not expect; the database, the repositories and the upload service are the real o
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from meetstore.container import Container
@@ -38,7 +37,7 @@ class AnsweringStore:
     def multipart(self) -> MultipartCleanup | None:
         return None
 
-    def upload_file(self, path: Path, key: str, **_kwargs: Any) -> None:
+    def upload_stream(self, stream: Any, key: str, **_kwargs: Any) -> None:
         raise self.error
 
     def presign_get(self, key: str, expires_in: int) -> str:
@@ -68,7 +67,13 @@ class StoresWith:
 def _service(container: Container, error: Exception) -> UploadService:
     locations = Locations(StoresWith(AnsweringStore(error)), container.storage)
     return UploadService(
-        container.transactions, container.spool, container.settings, locations, container.janitor, container.metrics
+        container.transactions,
+        container.spool,
+        container.spool_keys,
+        container.settings,
+        locations,
+        container.janitor,
+        container.metrics,
     )
 
 

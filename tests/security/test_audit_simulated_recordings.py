@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from meetstore.container import Container, build_container, worker_hooks
+from meetstore.background import worker_hooks
+from meetstore.container import Container, build_container
 
 from conftest import new_account, sdk_for
 from support.bots import bot_params, finished

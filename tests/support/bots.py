@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -70,16 +71,26 @@ def finished(client: MeetStream, container: Container, bot_id: str, timeout: flo
     return detail
 
 
-def file_of(container: Container, detail: dict[str, Any], kind: str) -> Path:
-    """Where one of a finished bot's files can be read: the platform store once uploaded there,
-    else the spool."""
+def spool_bytes(container: Container, bot_id: str, name: str) -> bytes:
+    """A spooled file's plaintext, opened with its bot's key as the upload worker opens it (what
+    is on disk is ciphertext)."""
+    with container.transactions.read() as tx:
+        bot = tx.bots.get(bot_id)
+        assert bot is not None
+    key = container.spool_keys.data_key(bot.account_id, bot_id)
+    with container.spool.open(bot_id, name, key) as f:
+        return f.read()
+
+
+def file_of(container: Container, detail: dict[str, Any], kind: str) -> io.BytesIO:
+    """One of a finished bot's files: from the platform store once uploaded there, else from the
+    spool."""
     art = next(a for a in detail["storage"]["artifacts"] if a["kind"] == kind)
     location = detail["storage"]["location"]
     store = container.platform.store
     if art["state"] == "uploaded" and location["kind"] == "platform" and hasattr(store, "path_of"):
-        path: Path = store.path_of(art["key"])
-        return path
-    return spool_dir(container, detail["bot_id"]) / SPOOL_NAME_OF[kind]
+        return io.BytesIO(store.path_of(art["key"]).read_bytes())
+    return io.BytesIO(spool_bytes(container, detail["bot_id"], SPOOL_NAME_OF[kind]))
 
 
 def claim_headers(server: RunningServer, bot_id: str) -> dict[str, str]:

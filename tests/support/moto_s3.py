@@ -245,3 +245,26 @@ def may_delete(bucket: str, prefix: str, *actions: str) -> dict[str, Any]:
         "Action": ["s3:DeleteObject", *actions],
         "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/{prefix}/*"],
     }
+
+
+def staging_policy(bucket: str, prefix: str) -> list[dict[str, Any]]:
+    """docs/operations.md's staging policy: objects under the prefix, and listing it (moto
+    authorises DeleteObjects against the bucket's ARN, AWS against each key's: both)."""
+    return [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+            "Resource": [f"arn:aws:s3:::{bucket}/{prefix}/*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject"],
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/{prefix}/*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{bucket}"],
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*"]}},
+        },
+    ]

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import uvicorn
 
 from meetstore.api.app import create_app
-from meetstore.container import Container, background_hooks
+from meetstore.background import background_hooks
+from meetstore.container import Container
 
 
 def free_port() -> int:

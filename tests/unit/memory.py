@@ -5,13 +5,13 @@ roll back (the use cases under test raise before they write)."""
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from meetstore.domain.audit import GENESIS, AuditEntry, chain
@@ -421,6 +421,19 @@ class Writer:
         self._data.clear()
 
 
+class Reader(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.size = len(data)
+
+
+class SpoolKeys:
+    """Every bot's key is 32 bytes of its id: the in-memory spool does not encrypt."""
+
+    def data_key(self, account_id: str, bot_id: str, *, create: bool = False) -> bytes:
+        return bot_id.encode()[:32].ljust(32, b"k")
+
+
 class Spool:
     """The Spool port over a dict of (bot id, name) → bytes."""
 
@@ -430,7 +443,7 @@ class Spool:
     def put(self, bot_id: str, name: str, data: bytes) -> None:
         self.blobs[(bot_id, name)] = data
 
-    def begin(self, bot_id: str, name: str) -> Writer:
+    def begin(self, bot_id: str, name: str, key: bytes) -> Writer:
         return Writer(self, bot_id, name)
 
     def commit(self, writer: Any) -> bool:
@@ -441,23 +454,26 @@ class Spool:
     def files_of(self, bot_id: str) -> dict[str, bytes]:
         return {name: data for (b, name), data in self.blobs.items() if b == bot_id}
 
-    def files(self, bot_id: str, accept: Callable[[str], bool]) -> dict[str, SpoolFile]:
+    def files(self, bot_id: str, accept: Callable[[str], bool], key: bytes) -> dict[str, SpoolFile]:
         return {
             name: SpoolFile(name, len(data), hashlib.sha256(data).hexdigest())
             for name, data in self.files_of(bot_id).items()
             if accept(name)
         }
 
-    def write_small(self, bot_id: str, name: str, data: bytes) -> SpoolFile:
+    def write_small(self, bot_id: str, name: str, data: bytes, key: bytes) -> SpoolFile:
         self.put(bot_id, name, data)
         return SpoolFile(name, len(data), hashlib.sha256(data).hexdigest())
 
-    def read_small(self, bot_id: str, name: str, max_bytes: int) -> bytes | None:
+    def read_small(self, bot_id: str, name: str, max_bytes: int, key: bytes) -> bytes | None:
         data = self.files_of(bot_id).get(name)
         return None if data is None or len(data) > max_bytes else data
 
-    def local_path(self, bot_id: str, name: str) -> Path:
-        return Path("/nonexistent") / bot_id / name
+    def open(self, bot_id: str, name: str, key: bytes) -> Reader:
+        data = self.blobs.get((bot_id, name))
+        if data is None:
+            raise FileNotFoundError(name)
+        return Reader(data)
 
     def exists(self, bot_id: str, name: str) -> bool:
         return (bot_id, name) in self.blobs
@@ -485,8 +501,9 @@ class ObjectStore:
     def multipart(self) -> MultipartCleanup | None:
         return None
 
-    def upload_file(self, path: Path, key: str, **_kwargs: Any) -> None:
-        self.objects[key] = path.read_bytes()
+    def upload_stream(self, stream: Any, key: str, **_kwargs: Any) -> None:
+        stream.seek(0)
+        self.objects[key] = stream.read()
 
     def presign_get(self, key: str, expires_in: int) -> str:
         return f"https://{self._bucket}.example/{key}?expires={expires_in}"
@@ -517,7 +534,7 @@ class Stores:
 
 
 class MediaProbe:
-    def video_info(self, path: Path) -> dict[str, Any] | None:
+    def video_info(self, stream: Any) -> dict[str, Any] | None:
         return None
 
 

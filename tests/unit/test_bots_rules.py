@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from meetstore.adapters.crypto.stream import decrypt_bytes
 from meetstore.adapters.spool.local import SpoolWriter, write_all
 from meetstore.api.schemas.bots import CreateBotIn
 from meetstore.errors import BotNotFound, InsufficientStorage, InvalidRequest
@@ -176,15 +177,18 @@ def test_a_full_disk_is_insufficient_storage() -> None:
 
 
 def test_spool_writer_is_complete_only_when_finished(tmp_path: Path) -> None:
-    w = SpoolWriter("b", "audio.mp3", tmp_path)
+    key = os.urandom(32)
+    w = SpoolWriter("b", "audio.mp3", tmp_path, key)
     w.write(b"abc")
     w.write(memoryview(b"def"))
     assert not (tmp_path / "audio.mp3").exists()
     w.finish()
     assert w.size == 6 and w.sha256 == hashlib.sha256(b"abcdef").hexdigest()
-    assert w.tmp.read_bytes() == b"abcdef"
+    sealed = w.tmp.read_bytes()
+    assert b"abcdef" not in sealed  # what waits for upload is ciphertext
+    assert decrypt_bytes(key, "audio.mp3", sealed) == b"abcdef"
 
-    dropped = SpoolWriter("b", "video.mp4", tmp_path)
+    dropped = SpoolWriter("b", "video.mp4", tmp_path, key)
     dropped.write(b"partial")
     dropped.abort()
     assert not dropped.tmp.exists()

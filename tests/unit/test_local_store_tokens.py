@@ -5,14 +5,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import secrets
 import stat
 import time
 from pathlib import Path
 
 import pytest
 
+from meetstore.adapters.crypto.stream import DecryptingReader, encrypt_bytes
 from meetstore.adapters.platform_store.local import LocalPlatformStore, TokenError, load_signing_key
+from meetstore.adapters.spool.local import open_sealed
 
+SPOOL_KEY = os.urandom(32)
 KEY = "accounts/acc_1/meetstream/3f2b8c1e-9a47-4d6b-b1f0-5c2e7a9d4e10_audio.mp3"
 
 
@@ -171,23 +175,27 @@ def test_safe_keys_map_under_the_root(store: LocalPlatformStore) -> None:
 
 
 # --- checksummed writes -------------------------------------------------------------------------
+def _sealed(tmp_path: Path, data: bytes) -> DecryptingReader:
+    """A spooled file, as the worker streams it: sealed on disk, read as plaintext."""
+    path = tmp_path / f"sealed-{secrets.token_hex(4)}"
+    path.write_bytes(encrypt_bytes(SPOOL_KEY, "audio.mp3", data))
+    return open_sealed(path, SPOOL_KEY, "audio.mp3")
 
 
-def test_upload_file_stores_the_bytes(store: LocalPlatformStore, tmp_path: Path) -> None:
-    src = tmp_path / "audio.mp3"
+
+def test_upload_stream_stores_the_bytes(store: LocalPlatformStore, tmp_path: Path) -> None:
     data = os.urandom(3 * 1024 * 1024 + 17)
-    src.write_bytes(data)
-    store.upload_file(src, KEY, content_type="audio/mpeg", sha256_b64=_sha256_b64(data))
+    src = _sealed(tmp_path, data)
+    store.upload_stream(src, KEY, content_type="audio/mpeg", sha256_b64=_sha256_b64(data))
     assert store.read_bytes(KEY, len(data)) == data
     with pytest.raises(ValueError):
         store.read_bytes(KEY, len(data) - 1)
 
 
-def test_upload_file_with_checksum_mismatch_is_refused(store: LocalPlatformStore, tmp_path: Path) -> None:
-    src = tmp_path / "audio.mp3"
-    src.write_bytes(b"the real bytes")
+def test_upload_stream_with_checksum_mismatch_is_refused(store: LocalPlatformStore, tmp_path: Path) -> None:
+    src = _sealed(tmp_path, b"the real bytes")
     with pytest.raises(OSError, match="checksum mismatch"):
-        store.upload_file(src, KEY, content_type="audio/mpeg", sha256_b64=_sha256_b64(b"other bytes"))
+        store.upload_stream(src, KEY, content_type="audio/mpeg", sha256_b64=_sha256_b64(b"other bytes"))
     dest = store.path_of(KEY)
     assert not dest.exists()
     assert list(dest.parent.iterdir()) == []  # no partial file left behind
@@ -195,17 +203,15 @@ def test_upload_file_with_checksum_mismatch_is_refused(store: LocalPlatformStore
 
 def test_checksum_mismatch_keeps_the_previous_object(store: LocalPlatformStore, tmp_path: Path) -> None:
     store.put_bytes(KEY, b"first version", content_type="audio/mpeg")
-    src = tmp_path / "audio.mp3"
-    src.write_bytes(b"second version")
+    src = _sealed(tmp_path, b"second version")
     with pytest.raises(OSError):
-        store.upload_file(src, KEY, content_type="audio/mpeg", sha256_b64=_sha256_b64(b"tampered"))
+        store.upload_stream(src, KEY, content_type="audio/mpeg", sha256_b64=_sha256_b64(b"tampered"))
     assert store.read_bytes(KEY, 100) == b"first version"
     assert sorted(p.name for p in store.path_of(KEY).parent.iterdir()) == [store.path_of(KEY).name]
 
 
-def test_upload_file_refuses_unsafe_keys(store: LocalPlatformStore, tmp_path: Path) -> None:
-    src = tmp_path / "x"
-    src.write_bytes(b"x")
+def test_upload_stream_refuses_unsafe_keys(store: LocalPlatformStore, tmp_path: Path) -> None:
+    src = _sealed(tmp_path, b"x")
     with pytest.raises(ValueError):
-        store.upload_file(src, "../escape", content_type="text/plain", sha256_b64=_sha256_b64(b"x"))
+        store.upload_stream(src, "../escape", content_type="text/plain", sha256_b64=_sha256_b64(b"x"))
     assert not (store.root.parent / "escape").exists()

@@ -41,6 +41,7 @@ from memory import (
     Metrics,
     Reads,
     Spool,
+    SpoolKeys,
     StorageConfig,
     Stores,
     Transactions,
@@ -64,7 +65,7 @@ class World:
         self.audit = AuditTrail(self.tx)
         storage = StorageConfigService(self.tx, box=None, probe=None, stores=self.stores, metrics=self.metrics, settings=self.settings, gate=ValidationGate(self.settings), audit=self.audit)  # type: ignore[arg-type]
         self.locations = Locations(self.stores, storage)
-        self.handin = HandInService(self.tx, self.spool, self.stores, MediaProbe(), self.settings, clock=self.clock)
+        self.handin = HandInService(self.tx, self.spool, SpoolKeys(), self.stores, MediaProbe(), self.settings, clock=self.clock)
         self.retry = RetryService(self.tx, self.spool, self.settings, audit=self.audit, clock=self.clock)
         self.fetch = FetchService(self.tx, Reads(self.db), self.settings, self.locations, self.metrics, self.audit)
 

@@ -27,7 +27,8 @@ from meetstore.api.routes import (
     storage,
     uploads,
 )
-from meetstore.container import Container, Hook
+from meetstore.background import Hook
+from meetstore.container import Container
 
 GC_GEN0_THRESHOLD = 10_000
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from meetstore.api.app import create_app, tune_gc_for_serving
+from meetstore.background import background_hooks
 from meetstore.config import Settings
-from meetstore.container import background_hooks, build_container
+from meetstore.container import build_container
 from meetstore.logging_setup import configure_logging
 
 

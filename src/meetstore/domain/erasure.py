@@ -132,8 +132,11 @@ def receipt(
     finished_at: datetime,
     reason: ErasureReason,
     scope: ErasureScope,
+    spool_key_destroyed: bool,
 ) -> dict[str, Any]:
-    """The receipt of API.md: every location with what happened to it, in a stable order."""
+    """The receipt of API.md: every location with what happened to it, in a stable order, and
+    whether the bot's spool key was destroyed (what any copy of its spooled files, in a backup
+    too, was sealed under: `destroyed`; `none` when the bot never spooled a file)."""
     return {
         "status": receipt_status(progress),
         "requested_at": rfc3339(requested_at),
@@ -141,6 +144,7 @@ def receipt(
         "reason": reason.value,
         "scope": scope.value,
         "objects": [{"location": loc, **progress[loc].as_dict()} for loc in sorted(progress)],
+        "spool_key": "destroyed" if spool_key_destroyed else "none",
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from types import TracebackType
 from typing import Any, Protocol
 
 from meetstore.domain.cancel import CancelToken
@@ -27,6 +27,27 @@ class SecretBox(Protocol):
     def seal(self, plaintext: str, *, account_id: str, purpose: str) -> bytes: ...
 
     def open(self, blob: bytes, *, account_id: str, purpose: str) -> str: ...
+
+
+class KeyWrap(Protocol):
+    """The spool's key hierarchy below the master key: fresh keys, and a bot's data key wrapped
+    under its account's key (bound to the bot, so a wrapped key copied to another bot fails)."""
+
+    def new_key(self) -> bytes: ...
+
+    def wrap(self, key: bytes, *, under: bytes, bot_id: str) -> bytes: ...
+
+    def unwrap(self, wrapped: bytes, *, under: bytes, bot_id: str) -> bytes:
+        """The data key; SpoolKeyUnavailable when it does not open."""
+        ...
+
+
+class SpoolKeys(Protocol):
+    """Each bot's spool data key (`services.spool_keys`)."""
+
+    def data_key(self, account_id: str, bot_id: str, *, create: bool = False) -> bytes:
+        """The key; `create` makes it when missing, else a missing key is SpoolKeyUnavailable."""
+        ...
 
 
 class KeyRewrapper(Protocol):
@@ -65,6 +86,26 @@ class ObjectOwner:
     account_id: str
 
 
+class SpoolReader(Protocol):
+    """A spooled file's plaintext as a seekable binary stream (decrypted as it is read)."""
+
+    size: int
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def tell(self) -> int: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> SpoolReader: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None, /
+    ) -> None: ...
+
+
 class ObjectStore(Protocol):
     """One bucket (or the local platform folder) meetstore writes to and signs URLs for."""
 
@@ -76,9 +117,9 @@ class ObjectStore(Protocol):
         """The multipart capability, on stores that have one."""
         ...
 
-    def upload_file(
+    def upload_stream(
         self,
-        path: Path,
+        stream: SpoolReader,
         key: str,
         *,
         content_type: str,
@@ -87,8 +128,8 @@ class ObjectStore(Protocol):
         cancel: CancelToken | None = None,
         owner: ObjectOwner | None = None,
     ) -> None:
-        """Stream a file to `key` with its checksum (and its owner, where the store keeps
-        metadata); S3OperationError, OSError or UploadCancelled."""
+        """Stream a spooled file's plaintext to `key` with its checksum (and its owner, where the
+        store keeps metadata); S3OperationError, OSError, SpoolFileDamaged or UploadCancelled."""
         ...
 
     def presign_get(self, key: str, expires_in: int) -> str: ...
@@ -200,29 +241,31 @@ class SpoolWriter(Protocol):
 
 
 class Spool(Protocol):
-    """Where recorded files wait for upload; the one owner of their layout."""
+    """Where recorded files wait for upload, sealed under their bot's data key (`key`); the one
+    owner of their layout. Sizes and SHA-256 are of the plaintext."""
 
-    def begin(self, bot_id: str, name: str) -> SpoolWriter: ...
+    def begin(self, bot_id: str, name: str, key: bytes) -> SpoolWriter: ...
 
     def commit(self, writer: SpoolWriter) -> bool:
         """Make a finished file part of the bot's spool; whether it replaced one. Quick: it runs
         with the bot's row locked."""
         ...
 
-    def files(self, bot_id: str, accept: Callable[[str], bool]) -> dict[str, SpoolFile]:
+    def files(self, bot_id: str, accept: Callable[[str], bool], key: bytes) -> dict[str, SpoolFile]:
         """Every complete file of the bot whose name `accept`s, with its size and SHA-256."""
         ...
 
-    def write_small(self, bot_id: str, name: str, data: bytes) -> SpoolFile:
+    def write_small(self, bot_id: str, name: str, data: bytes, key: bytes) -> SpoolFile:
         """Write a small file whole (the manifest), durably."""
         ...
 
-    def read_small(self, bot_id: str, name: str, max_bytes: int) -> bytes | None:
+    def read_small(self, bot_id: str, name: str, max_bytes: int, key: bytes) -> bytes | None:
         """A small file's bytes; None when it is missing or larger than `max_bytes`."""
         ...
 
-    def local_path(self, bot_id: str, name: str) -> Path:
-        """The file on local disk, for streaming it to a store."""
+    def open(self, bot_id: str, name: str, key: bytes) -> SpoolReader:
+        """The file's plaintext, for streaming it to a store; FileNotFoundError when it is gone,
+        SpoolFileDamaged when it does not open under `key`."""
         ...
 
     def exists(self, bot_id: str, name: str) -> bool: ...
@@ -239,7 +282,7 @@ class Spool(Protocol):
 
 
 class MediaProbe(Protocol):
-    def video_info(self, path: Path) -> dict[str, Any] | None:
+    def video_info(self, stream: SpoolReader) -> dict[str, Any] | None:
         """video_info of a recorded MP4 (duration, resolution, fps, ...), or None."""
         ...
 

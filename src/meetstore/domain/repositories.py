@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from meetstore.domain.audit import AuditEntry
+from meetstore.domain.process_queries import ChangeQueries, HeartbeatQueries, SpoolKeyQueries
 from meetstore.domain.records import (
     AccountRecord,
     ArtifactRecord,
@@ -315,16 +316,6 @@ class AuditQueries(Protocol):
     def drop_older_than(self, cutoff: datetime) -> int: ...
 
 
-class HeartbeatQueries(Protocol):
-    def beat(self, worker_id: str, kind: str, now: datetime) -> None: ...
-
-    def forget(self, worker_id: str) -> None: ...
-
-    def live(self, kind: str, since: datetime) -> int:
-        """Workers of `kind` that beat since `since`."""
-        ...
-
-
 class ConsoleSessionQueries(Protocol):
     def add(self, token_hash: str, account_id: str, api_key_id: str, now: datetime) -> None: ...
 
@@ -333,20 +324,6 @@ class ConsoleSessionQueries(Protocol):
     def end_of_account(self, account_id: str, now: datetime) -> int:
         """End every open session of the account (its key was revoked or rotated)."""
         ...
-
-
-class ChangeQueries(Protocol):
-    def record(self, account_id: str, what: str, now: datetime) -> None:
-        """A change other processes must learn of, in the transaction that makes it."""
-        ...
-
-    def latest(self) -> int: ...
-
-    def since(self, after: int, limit: int) -> list[tuple[int, str, str]]:
-        """(id, account id, what) of the changes after `after`, oldest first."""
-        ...
-
-    def prune(self, before: datetime) -> int: ...
 
 
 class Transaction(Protocol):
@@ -381,6 +358,9 @@ class Transaction(Protocol):
 
     @property
     def console_sessions(self) -> ConsoleSessionQueries: ...
+
+    @property
+    def spool_keys(self) -> SpoolKeyQueries: ...
 
     def flush(self) -> None: ...
 

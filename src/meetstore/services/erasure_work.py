@@ -239,12 +239,16 @@ class ErasureWork:
                 return False
             bot = tx.bots.locked(item.bot_id)
             reason = ErasureReason(job.reason)
+            # Crypto-shredding: with the key gone, no copy of the spooled files (a backup of the
+            # spool or of the staging bucket) opens any more. A repeated erasure finds it gone.
+            destroyed = tx.spool_keys.destroy_bot_key(bot.id) or (bot.deletion or {}).get("spool_key") == "destroyed"
             done = receipt(
                 progress,
                 requested_at=job.requested_at,
                 finished_at=now,
                 reason=reason,
                 scope=ErasureScope(job.scope),
+                spool_key_destroyed=destroyed,
             )
             job.objects = stored(progress)
             job.state = ErasureState.DONE.value

@@ -37,7 +37,7 @@ from meetstore.domain.clock import SystemClock, rfc3339
 from meetstore.domain.erasure import effective_retention
 from meetstore.domain.key_layout import object_key
 from meetstore.domain.pin import PinKind
-from meetstore.domain.ports import Clock, MediaProbe, Spool, SpoolFile, Stores
+from meetstore.domain.ports import Clock, MediaProbe, Spool, SpoolFile, SpoolKeys, Stores
 from meetstore.domain.records import BotRecord
 from meetstore.domain.repositories import NewArtifact, Transaction, Transactions
 from meetstore.domain.storage_config import CategoryPrefixes
@@ -76,6 +76,7 @@ class HandInService:
         self,
         tx: Transactions,
         spool: Spool,
+        keys: SpoolKeys,
         stores: Stores,
         media: MediaProbe,
         settings: Settings,
@@ -83,6 +84,7 @@ class HandInService:
     ) -> None:
         self._tx = tx
         self._spool = spool
+        self._keys = keys
         self._stores = stores
         self._media = media
         self._settings = settings
@@ -92,6 +94,11 @@ class HandInService:
         """The bot left; its files are complete. Pin, manifest, artifact rows, status Stopped and
         bot.stopped in one transaction; a second call changes nothing and answers the same."""
         bot_id = bot_id_of(bot_id)
+        with self._tx.read() as tx:
+            account_id = the_bot(tx, bot_id).account_id
+        # Made (when the bot sent no file) before the row is locked: on SQLite a second writer
+        # inside this transaction would wait for it.
+        key = self._keys.data_key(account_id, bot_id, create=True)
         with self._tx.write() as tx:
             bot = the_bot(tx, bot_id, lock=True)
             if bot.pin_kind is not None or bot.deletion_requested_at is not None:
@@ -102,8 +109,8 @@ class HandInService:
             now = self._clock.now()
             prefixes = self._pin(tx, bot, now)
             self._pin_retention(tx, bot, now)
-            files = self._spool.files(bot.id, _accepted_recording)
-            meeting = self._meeting_data(bot, files)
+            files = self._spool.files(bot.id, _accepted_recording, key)
+            meeting = self._meeting_data(bot, files, key)
             rows: list[NewArtifact] = []
             entries: list[dict[str, Any]] = []
             for f in sorted(files.values(), key=lambda f: f.name):
@@ -115,7 +122,7 @@ class HandInService:
                 entries.append(_manifest_entry(row, f.name))
             manifest = self._manifest(bot, now, entries, meeting)
             raw = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-            mf = self._spool.write_small(bot.id, MANIFEST_NAME, raw)
+            mf = self._spool.write_small(bot.id, MANIFEST_NAME, raw, key)
             rows.append(self._artifact(bot, SpoolName(ArtifactKind.MANIFEST), mf, prefixes, meeting, now))
             tx.artifacts.add(rows)
             bot.meeting_data = meeting
@@ -196,7 +203,7 @@ class HandInService:
         bot.retention_hours = policy.hours
         bot.retention_expires_at = policy.expires_at(now)
 
-    def _meeting_data(self, bot: BotRecord, files: dict[str, SpoolFile]) -> dict[str, Any]:
+    def _meeting_data(self, bot: BotRecord, files: dict[str, SpoolFile], key: bytes) -> dict[str, Any]:
         """meeting_data with participants and speaker timeline from the runtime's files, if any."""
         data = dict(bot.meeting_data or {})
         for name, field in zip(MANIFEST_INPUTS, ("participants", "speaker_timeline"), strict=True):
@@ -204,7 +211,7 @@ class HandInService:
                 data.setdefault(field, [])
                 continue
             value: Any = None
-            raw = self._spool.read_small(bot.id, name, MAX_MEETING_JSON_BYTES)
+            raw = self._spool.read_small(bot.id, name, MAX_MEETING_JSON_BYTES, key)
             if raw is not None:
                 try:
                     value = json.loads(raw)
@@ -216,10 +223,10 @@ class HandInService:
                 log.warning("bot %s: %s is not a JSON array; ignored", bot.id, name)
                 data.setdefault(field, [])
         if "video_info" not in data:
-            has_video = "video.mp4" in files
-            data["video_info"] = (
-                self._media.video_info(self._spool.local_path(bot.id, "video.mp4")) if has_video else None
-            )
+            data["video_info"] = None
+            if "video.mp4" in files:
+                with self._spool.open(bot.id, "video.mp4", key) as video:
+                    data["video_info"] = self._media.video_info(video)
         return data
 
     @staticmethod

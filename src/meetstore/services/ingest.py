@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from meetstore.domain.artifacts import is_accepted_file_name
-from meetstore.domain.ports import Spool, SpoolWriter
+from meetstore.domain.ports import Spool, SpoolKeys, SpoolWriter
 from meetstore.domain.repositories import Transactions
 from meetstore.errors import InvalidRequest
 from meetstore.services.runtime_bots import bot_id_of, refuse_if_left, the_bot
@@ -34,9 +34,10 @@ class SavedFile:
 
 
 class IngestService:
-    def __init__(self, tx: Transactions, spool: Spool) -> None:
+    def __init__(self, tx: Transactions, spool: Spool, keys: SpoolKeys) -> None:
         self._tx = tx
         self._spool = spool
+        self._keys = keys
 
     def begin_file(self, bot_id: str, name: str) -> SpoolWriter:
         """Start receiving `name` for a bot that has not left: 400 for a name we do not take."""
@@ -47,8 +48,9 @@ class IngestService:
                 [{"field": "name", "message": ACCEPTED_NAMES}],
             )
         with self._tx.read() as tx:
-            refuse_if_left(the_bot(tx, bot_id))
-        return self._spool.begin(bot_id, name)
+            bot = the_bot(tx, bot_id)
+            refuse_if_left(bot)
+        return self._spool.begin(bot_id, name, self._keys.data_key(bot.account_id, bot_id, create=True))
 
     def finish_file(self, writer: SpoolWriter) -> SavedFile:
         """Make a fully received file part of the bot's spool, unless the bot left meanwhile."""

@@ -14,6 +14,7 @@ from meetstore.domain.ports import KeyRewrapper
 from meetstore.domain.repositories import Transactions
 from meetstore.domain.storage_target import ACCESS_KEY_PURPOSE, SECRET_KEY_PURPOSE
 from meetstore.services.accounts import WEBHOOK_SECRET_PURPOSE
+from meetstore.services.spool_keys import PURPOSE as SPOOL_KEY_PURPOSE
 
 MAX_PASSES = 10
 
@@ -29,7 +30,7 @@ class RotationReport:
 
 def count_sealed(transactions: Transactions) -> int:
     with transactions.read() as tx:
-        return tx.accounts.count() + 2 * tx.storage_configs.count()
+        return tx.accounts.count() + 2 * tx.storage_configs.count() + tx.spool_keys.count_account_keys()
 
 
 def rewrap_all(
@@ -74,6 +75,23 @@ def rewrap_all(
                     rewrapped += 1
         if progress:
             progress(2)
+    after = ""
+    while True:
+        with transactions.write() as tx:
+            page = tx.spool_keys.sealed_account_keys(after, 100)
+            for account_id, sealed in page:
+                if box.key_id_of(sealed) == current:
+                    already += 1
+                else:
+                    tx.spool_keys.replace_account_key(
+                        account_id, box.rewrap(sealed, account_id=account_id, purpose=SPOOL_KEY_PURPOSE)
+                    )
+                    rewrapped += 1
+        if not page:
+            break
+        after = page[-1][0]
+        if progress:
+            progress(len(page))
     return RotationReport(rewrapped, already)
 
 

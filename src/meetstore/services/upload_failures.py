@@ -15,6 +15,8 @@ from meetstore.domain.pin import PinnedLocation
 from meetstore.errors import S3OperationError
 
 SPOOL_MISSING = "SpoolFileMissing"
+SPOOL_DAMAGED = "SpoolFileDamaged"
+SPOOL_UNAVAILABLE = "SpoolUnavailable"
 STORAGE_NOT_ACCESSIBLE = "StorageNotAccessible"
 
 
@@ -50,6 +52,21 @@ def spool_missing(spool_name: str, bucket: str, retention_days: float) -> Failur
         f"The recorded file {spool_name} is no longer in the spool (spool files of failed "
         f"uploads are kept {retention_days:g} days); it cannot be uploaded.",
     )
+
+
+def spool_damaged(spool_name: str, bucket: str) -> Failure:
+    return Failure(
+        SPOOL_DAMAGED,
+        "PutObject",
+        bucket,
+        f"The recorded file {spool_name} does not open under its bot's spool key (the key was "
+        "destroyed by an erasure, or the spooled copy was altered); it cannot be uploaded.",
+    )
+
+
+def spool_unavailable(exc: Exception, bucket: str) -> Failure:
+    """Reading the staged copy failed (the staging bucket is away): tried again, with backoff."""
+    return Failure(SPOOL_UNAVAILABLE, "GetObject", bucket, str(exc), transient=True)
 
 
 def not_accessible(pin: PinnedLocation) -> Failure:

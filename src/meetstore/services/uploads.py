@@ -17,14 +17,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from meetstore.config import Settings
 from meetstore.domain.artifacts import (
     ArtifactKind,
-    BotStatus,
-    UploadState,
     apply,
     mark_failed,
     mark_uploaded,
@@ -32,15 +30,21 @@ from meetstore.domain.artifacts import (
     schedule_retry,
 )
 from meetstore.domain.backoff import backoff_delay
-from meetstore.domain.bot_status import move_to
 from meetstore.domain.cancel import CancelToken, InFlight
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.pin import PinKind, same_bucket
-from meetstore.domain.ports import Clock, Metrics, ObjectOwner, ObjectStore, Spool
+from meetstore.domain.ports import Clock, Metrics, ObjectOwner, ObjectStore, Spool, SpoolKeys, SpoolReader
 from meetstore.domain.records import ArtifactRecord, BotRecord
 from meetstore.domain.repositories import Transaction, Transactions
 from meetstore.domain.storage_config import AccessMode
-from meetstore.errors import S3OperationError, Unavailable, UploadCancelled
+from meetstore.errors import (
+    S3OperationError,
+    SpoolFileDamaged,
+    SpoolKeyUnavailable,
+    SpoolUnavailable,
+    Unavailable,
+    UploadCancelled,
+)
 from meetstore.services import multipart
 from meetstore.services.events import emit
 from meetstore.services.locations import Locations, StorageChanged, pin_of
@@ -49,10 +53,13 @@ from meetstore.services.upload_failures import (
     STORAGE_NOT_ACCESSIBLE,
     Failure,
     not_accessible,
+    spool_damaged,
     spool_missing,
+    spool_unavailable,
     unexpected,
 )
 from meetstore.services.upload_items import ClaimedArtifact, UploadOutcome, sha256_b64
+from meetstore.services.upload_outcomes import mark_done_if_finished, undo_upload, was_erased
 
 log = logging.getLogger("meetstore.uploads")
 
@@ -69,6 +76,7 @@ class UploadService:
         self,
         tx: Transactions,
         spool: Spool,
+        keys: SpoolKeys,
         settings: Settings,
         locations: Locations,
         janitor: SpoolJanitor,
@@ -79,6 +87,7 @@ class UploadService:
     ) -> None:
         self._tx = tx
         self._spool = spool
+        self._keys = keys
         self._settings = settings
         self._locations = locations
         self._janitor = janitor
@@ -180,8 +189,20 @@ class UploadService:
         if pin is None:
             no_pin = "The bot has no pinned storage location; its files cannot be uploaded."
             return self._finish_failed(item, worker_id, Failure(STORAGE_NOT_ACCESSIBLE, "PutObject", "", no_pin))
-        if not self._spool.exists(item.bot_id, item.spool_name):
+        try:
+            source = self._spool.open(item.bot_id, item.spool_name, self._keys.data_key(item.account_id, item.bot_id))
+        except FileNotFoundError:
             return self._finish_failed(item, worker_id, spool_missing(item.spool_name, pin.bucket, self._settings.spool_retention_days))
+        except (SpoolKeyUnavailable, SpoolFileDamaged):
+            return self._finish_failed(item, worker_id, spool_damaged(item.spool_name, pin.bucket))
+        except SpoolUnavailable as exc:
+            return self._after_error(item, worker_id, spool_unavailable(exc, pin.bucket))
+        with source:
+            return self._attempt_from(item, worker_id, token, source)
+
+    def _attempt_from(self, item: ClaimedArtifact, worker_id: str, token: CancelToken, source: SpoolReader) -> UploadOutcome:
+        pin = item.pin
+        assert pin is not None
         try:
             store, version = self._locations.store_for(item.account_id, pin)
         except StorageChanged:
@@ -216,8 +237,8 @@ class UploadService:
                 token.set()  # the lease is gone: stop, and let the manager abort this upload
 
         try:
-            store.upload_file(
-                self._spool.local_path(item.bot_id, item.spool_name),
+            store.upload_stream(
+                source,
                 item.key,
                 content_type=item.content_type,
                 sha256_b64=sha256_b64(item.sha256),
@@ -228,6 +249,12 @@ class UploadService:
         except UploadCancelled:
             self.release(worker_id, [item.id])
             return UploadOutcome.RELEASED
+        except (SpoolFileDamaged, SpoolUnavailable) as exc:
+            if recorded and cleanup is not None and multipart.abort_quietly(cleanup, item.key, recorded[-1]):
+                self._set_multipart(item.id, worker_id, None)
+            if isinstance(exc, SpoolUnavailable):
+                return self._after_error(item, worker_id, spool_unavailable(exc, store.bucket))
+            return self._finish_failed(item, worker_id, spool_damaged(item.spool_name, store.bucket))
         except S3OperationError as err:
             if recorded and cleanup is not None:
                 if multipart.abort_quietly(cleanup, item.key, recorded[-1]):
@@ -292,34 +319,22 @@ class UploadService:
         with self._tx.write() as tx:
             locked = self._locked(tx, item, worker_id)
             if locked is None:
-                erased = self._erased(tx, item)
+                erased = was_erased(tx, item)
             else:
                 bot, row = locked
                 apply(row, mark_uploaded(progress_of(row), now))
                 if processed:
                     emit(tx, bot, processed[0], message=processed[1], extra=extra, now=now)
-                self._maybe_done(tx, bot, now)
+                mark_done_if_finished(tx, bot, now)
         if locked is None:
             if erased:
                 # The bot was erased while this upload ran (its lease ran out before it stopped):
                 # the object must not outlive the erasure's receipt.
-                self._undo(store, item)
+                undo_upload(store, item)
             return UploadOutcome.LOST
         self._janitor.delete([(item.id, item.bot_id, item.spool_name)])
         log.debug("uploaded %s to %s", item.key, store.bucket)
         return UploadOutcome.UPLOADED
-
-    @staticmethod
-    def _erased(tx: Transaction, item: ClaimedArtifact) -> bool:
-        rows = [r for r in tx.artifacts.of_kinds(item.bot_id, [item.kind]) if r.id == item.id]
-        return bool(rows) and rows[0].state == UploadState.ERASED.value
-
-    @staticmethod
-    def _undo(store: ObjectStore, item: ClaimedArtifact) -> None:
-        try:
-            store.delete_objects([item.key])
-        except Exception as exc:
-            log.warning("deleting %s of an erased bot failed: %s", item.key, type(exc).__name__)
 
     def _after_error(self, item: ClaimedArtifact, worker_id: str, failure: Failure) -> UploadOutcome:
         attempts = item.attempts + 1
@@ -369,21 +384,6 @@ class UploadService:
                 },
                 now=now,
             )
-            self._maybe_done(tx, bot, now)
+            mark_done_if_finished(tx, bot, now)
         log.warning("upload of %s failed for good: %s on %s", item.key, failure.code, failure.operation)
         return UploadOutcome.FAILED
-
-    @staticmethod
-    def _maybe_done(tx: Transaction, bot: BotRecord, now: datetime) -> None:
-        """Mark the bot Done when no artifact of it is pending any more (caller holds its lock)."""
-        if bot.status == BotStatus.DONE.value or tx.artifacts.count_of_bot(bot.id, UploadState.PENDING.value):
-            return
-        failed = tx.artifacts.count_of_bot(bot.id, UploadState.FAILED.value)
-        move_to(bot, BotStatus.DONE, now)
-        bot.done_at = now
-        message = (
-            "Every file of the bot is stored."
-            if not failed
-            else f"The bot is done; {failed} file(s) failed to upload (see storage.upload_failed)."
-        )
-        emit(tx, bot, "bot.done", message=message, now=now)

@@ -1,7 +1,7 @@
 """The upload worker: threads that claim artifacts and upload them, plus a keeper thread.
 
 The same class runs inside an API process and standalone (`meetstore worker`), assembled by
-`container.upload_loops` for both. Each upload thread claims one due artifact at a time (a lease), uploads it
+`background.upload_loops` for both. Each upload thread claims one due artifact at a time (a lease), uploads it
 and records the outcome. The keeper thread renews the leases of uploads in flight (a slow, big
 file is never taken over), cancels an upload whose lease another worker took, and records the
 worker's heartbeat (`worker_heartbeats`); a janitor thread deletes spool files whose retention

@@ -5,7 +5,7 @@ queues them; each delivery thread signs, sends and records one event at a time. 
 event loop thread with a shared httpx client, so every attempt has a hard total deadline
 (connect 5 s, total 10 s) and `stop()` can cut an attempt short.
 
-Run it in-process or standalone (`container.webhook_loops`, for
+Run it in-process or standalone (`background.webhook_loops`, for
 `meetstore worker`): several workers, in one process or many, share the table safely.
 """
 

@@ -308,3 +308,17 @@ class ConsoleSession(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class SpoolKey(Base):
+    """A spool encryption key, sealed: an account's (kind "account", sealed by the master key) or
+    a bot's data key (kind "bot", wrapped by its account's key). Erasure deletes the row."""
+
+    __tablename__ = "spool_keys"
+    __table_args__ = (Index("ix_spool_keys_account", "account_id"),)
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    key_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]

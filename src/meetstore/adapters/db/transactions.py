@@ -17,6 +17,7 @@ from meetstore.adapters.db.repositories.changes import Changes
 from meetstore.adapters.db.repositories.console_sessions import ConsoleSessions
 from meetstore.adapters.db.repositories.erasures import Erasures
 from meetstore.adapters.db.repositories.heartbeats import Heartbeats
+from meetstore.adapters.db.repositories.spool_keys import SpoolKeys
 from meetstore.adapters.db.repositories.storage_configs import StorageConfigs
 from meetstore.adapters.db.repositories.webhook_events import WebhookEvents
 from meetstore.domain.repositories import (
@@ -70,6 +71,10 @@ class SqlTransaction:
     @cached_property
     def console_sessions(self) -> ConsoleSessions:
         return ConsoleSessions(self._s)
+
+    @cached_property
+    def spool_keys(self) -> SpoolKeys:
+        return SpoolKeys(self._s)
 
     def flush(self) -> None:
         self._s.flush()

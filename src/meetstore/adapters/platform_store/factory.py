@@ -35,6 +35,24 @@ class PlatformStore:
         return f"{head}accounts/{account_id}/meetstream"
 
 
+def own_target(
+    name: str,
+    bucket: str,
+    region: str,
+    endpoint_url: str | None,
+    access_key_id: SecretStr | None,
+    secret_access_key: SecretStr | None,
+) -> S3Target:
+    """A bucket of the platform's own (the platform store, the staging spool): static keys when
+    both are set, else the default AWS credential chain."""
+    creds = None
+    if access_key_id and secret_access_key:
+        creds = PlainCredentials(
+            SecretStr(access_key_id.get_secret_value()), SecretStr(secret_access_key.get_secret_value())
+        )
+    return S3Target(cache_key=(name, 0), bucket=bucket, region=region, endpoint_url=endpoint_url, credentials=creds)
+
+
 def build_platform_store(settings: Settings, s3: S3ClientFactory) -> PlatformStore:
     spec = settings.platform_store
     if spec == "local":
@@ -47,18 +65,14 @@ def build_platform_store(settings: Settings, s3: S3ClientFactory) -> PlatformSto
     if not spec.startswith("s3://"):
         raise ValueError("MEETSTORE_PLATFORM_STORE is 'local' or 's3://bucket/prefix'")
     bucket, _, prefix = spec[len("s3://") :].partition("/")
-    creds = None
-    if settings.platform_s3_access_key_id and settings.platform_s3_secret_access_key:
-        creds = PlainCredentials(
-            SecretStr(settings.platform_s3_access_key_id.get_secret_value()),
-            SecretStr(settings.platform_s3_secret_access_key.get_secret_value()),
-        )
-    target = S3Target(
-        cache_key=("__platform__", 0),
-        bucket=bucket,
-        region=settings.platform_s3_region,
-        endpoint_url=settings.platform_s3_endpoint_url,
-        credentials=creds,
+    target = own_target(
+        "__platform__",
+        bucket,
+        settings.platform_s3_region,
+        settings.platform_s3_endpoint_url,
+        settings.platform_s3_access_key_id,
+        settings.platform_s3_secret_access_key,
     )
+    creds = target.credentials
     store_s3 = s3.own_bucket(target)
     return PlatformStore(store_s3, prefix.strip("/"), target.region, target.endpoint_url, creds is not None)

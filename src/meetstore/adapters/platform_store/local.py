@@ -21,7 +21,7 @@ from pathlib import Path
 from meetstore.adapters.secret_files import SecretFileError, read_or_create
 from meetstore.domain.cancel import CancelToken
 from meetstore.domain.erasure import DELETED, NOT_FOUND, ObjectOutcome
-from meetstore.domain.ports import ObjectOwner
+from meetstore.domain.ports import ObjectOwner, SpoolReader
 
 LOCAL_BUCKET = "meetstore-platform"
 
@@ -82,9 +82,9 @@ class LocalPlatformStore:
             raise ValueError("unsafe key")
         return path
 
-    def upload_file(
+    def upload_stream(
         self,
-        path: Path,
+        stream: SpoolReader,
         key: str,
         *,
         content_type: str,
@@ -93,18 +93,23 @@ class LocalPlatformStore:
         cancel: CancelToken | None = None,
         owner: ObjectOwner | None = None,
     ) -> None:
-        """Copy the file in (checking its SHA-256); a copy is one step, never multipart. A
-        folder keeps no metadata: the key itself names the account and the bot."""
+        """Copy the file's plaintext in (checking its SHA-256); a copy is one step, never
+        multipart. A folder keeps no metadata: the key itself names the account and the bot."""
         dest = self.path_of(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + f".part-{secrets.token_hex(4)}")
         digest = hashlib.sha256()
-        with path.open("rb") as src, tmp.open("wb") as out:
-            while chunk := src.read(1024 * 1024):
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+        stream.seek(0)
+        try:
+            with tmp.open("wb") as out:
+                while chunk := stream.read(1024 * 1024):
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         if base64.b64encode(digest.digest()).decode("ascii") != sha256_b64:
             tmp.unlink(missing_ok=True)
             raise OSError(f"checksum mismatch while storing {key}")

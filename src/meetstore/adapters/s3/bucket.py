@@ -5,17 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from s3transfer.manager import TransferManager
 
 from meetstore.adapters.s3 import deletion
 from meetstore.adapters.s3.errors import translate
-from meetstore.adapters.s3.upload import MultipartCallback, abort_multipart, abort_open_uploads, upload_file
+from meetstore.adapters.s3.upload import MultipartCallback, abort_multipart, abort_open_uploads, upload_stream
 from meetstore.domain.cancel import CancelToken
 from meetstore.domain.erasure import ObjectOutcome
-from meetstore.domain.ports import ObjectOwner
+from meetstore.domain.ports import ObjectOwner, SpoolReader
 
 
 def sha256_b64_of_bytes(data: bytes) -> str:
@@ -124,9 +123,9 @@ class S3Bucket:
             raise ValueError(f"object {key} is larger than {max_bytes} bytes")
         return data
 
-    def upload_file(
+    def upload_stream(
         self,
-        path: Path,
+        stream: SpoolReader,
         key: str,
         *,
         content_type: str,
@@ -135,18 +134,18 @@ class S3Bucket:
         cancel: CancelToken | None = None,
         owner: ObjectOwner | None = None,
     ) -> None:
-        """Stream `path` to `key` (multipart above the threshold); see `upload.upload_file`."""
+        """Stream a spooled file to `key` (multipart above the threshold); see `upload.upload_stream`."""
         extra: dict[str, Any] = dict(self.extra_put_args)
         if owner is not None:
             extra["Metadata"] = owner_metadata(owner)
-        upload_file(
+        upload_stream(
             self._uploads,
             self._bucket,
-            path,
+            stream,
             key,
             content_type=content_type,
             sha256_b64=sha256_b64,
-            size=path.stat().st_size,
+            size=stream.size,
             extra_args=extra,
             region=self._region,
             on_multipart_created=on_multipart_created,

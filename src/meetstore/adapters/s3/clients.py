@@ -188,6 +188,12 @@ class S3ClientFactory:
     def own_bucket(self, target: S3Target) -> S3Bucket:
         """A bucket with a client and TransferManager of its own, for the life of the process
         (the platform store: held for good, it must not depend on a cache entry)."""
+        client = self.own_client(target)
+        return S3Bucket(client, target.bucket, region=target.region, manager=TransferManager(client, self._transfer))
+
+    def own_client(self, target: S3Target) -> Any:
+        """A client of meetstore's own (the platform store, the staging spool) for the process's
+        life, with the platform's timeouts and retries."""
         client, _renew_at = self._build(
             target,
             self._config(
@@ -198,7 +204,7 @@ class S3ClientFactory:
                 customer=False,
             ),
         )
-        return S3Bucket(client, target.bucket, region=target.region, manager=TransferManager(client, self._transfer))
+        return client
 
     def one_off_client(self, target: S3Target, *, timeout_s: float) -> Any:
         """An uncached client for validation: short timeouts, no retries."""

@@ -20,7 +20,6 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
@@ -29,7 +28,8 @@ from s3transfer.manager import TransferManager
 
 from meetstore.adapters.s3.errors import translate
 from meetstore.domain.cancel import CancelToken
-from meetstore.errors import UploadCancelled
+from meetstore.domain.ports import SpoolReader
+from meetstore.errors import SpoolFileDamaged, Unavailable, UploadCancelled
 
 MB = 1024 * 1024
 log = logging.getLogger("meetstore.upload")
@@ -39,12 +39,16 @@ MultipartCallback = Callable[[str], None]
 
 
 def transfer_config(threshold_mb: int, chunksize_mb: int, max_concurrency: int) -> TransferConfig:
-    return TransferConfig(
+    config = TransferConfig(
         multipart_threshold=threshold_mb * MB,
         multipart_chunksize=chunksize_mb * MB,
         max_concurrency=max_concurrency,
         use_threads=True,
     )
+    # A spooled file is a stream (decrypted as it is read): s3transfer holds each part it read in
+    # memory until it is sent. As many parts as threads keeps a worker's memory flat.
+    config.max_in_memory_upload_chunks = max_concurrency
+    return config
 
 
 class _MultipartWatch:
@@ -98,10 +102,10 @@ def _watch_for(client: Any) -> _MultipartWatch:
         return watch
 
 
-def upload_file(
+def upload_stream(
     manager: TransferManager,
     bucket: str,
-    path: Path,
+    stream: SpoolReader,
     key: str,
     *,
     content_type: str,
@@ -112,8 +116,10 @@ def upload_file(
     on_multipart_created: MultipartCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> None:
-    """Upload one file through the client's long-lived TransferManager; raise S3OperationError
-    (transient or not), or UploadCancelled when `cancel` is set meanwhile."""
+    """Upload one spooled file through the client's long-lived TransferManager: s3transfer reads
+    the seekable plaintext stream a part at a time (memory: parts in flight, never the file).
+    Raise S3OperationError (transient or not), SpoolFileDamaged when the spooled file does not
+    open, or UploadCancelled when `cancel` is set meanwhile."""
     args: dict[str, Any] = {"ContentType": content_type, **(extra_args or {})}
     multipart = size >= manager.config.multipart_threshold
     # The algorithm header (x-amz-sdk-checksum-algorithm) goes along with our own digest so that
@@ -127,7 +133,8 @@ def upload_file(
         watch.add(bucket, key, on_multipart_created)
     stop_watching_cancel: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        future = manager.upload(str(path), bucket, key, extra_args=args)
+        stream.seek(0)
+        future = manager.upload(stream, bucket, key, extra_args=args)
         if cancel is not None:
             # A cancelled future fails its transfer; the manager aborts its multipart upload.
             stop_watching_cancel = cancel.on_cancel(future.cancel)
@@ -135,6 +142,8 @@ def upload_file(
     except Exception as exc:
         if cancel is not None and cancel.is_set():
             raise UploadCancelled(key) from None
+        if isinstance(exc, (SpoolFileDamaged, Unavailable)):
+            raise  # reading the spooled file failed, not writing to the bucket
         operation = getattr(exc, "operation_name", None) or default_operation
         raise translate(exc, operation=operation, bucket=bucket, key=key, region=region) from None
     finally:

@@ -8,6 +8,8 @@ Per bot (`{root}/{bot_id}/`):
 - `.meta/{name}.json`: size and SHA-256 computed while the file streamed in (with the file's
   inode and mtime, so a stale record is recognised and the hash recomputed).
 
+Every file is sealed under its bot's data key as it streams in (`crypto.stream`: chunked
+AES-GCM), so no recording waits for upload in plaintext; sizes and SHA-256 are of the plaintext.
 Every file is streamed through a fixed-size buffer; nothing holds a whole file in memory. A full
 disk (or a file-size limit) is `InsufficientStorage`, never a half-written file.
 """
@@ -23,9 +25,16 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from meetstore.adapters.crypto.stream import (
+    ChunkEncryptor,
+    DecryptingReader,
+    decrypt_bytes,
+    encrypt_bytes,
+    plaintext_size,
+)
 from meetstore.domain.ports import SpoolFile
 from meetstore.domain.ports import SpoolWriter as SpoolFileWriter
-from meetstore.errors import InsufficientStorage
+from meetstore.errors import InsufficientStorage, SpoolFileDamaged
 
 CHUNK_BYTES = 1024 * 1024
 INCOMING_DIR = ".incoming"
@@ -64,10 +73,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _sha256_of(path: Path) -> tuple[int, str]:
+def open_sealed(path: Path, key: bytes, name: str) -> DecryptingReader:
+    """A sealed spool file's plaintext, read with pread (FileNotFoundError when it is gone)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return DecryptingReader(key, name, lambda off, n: os.pread(fd, n, off), os.fstat(fd).st_size, lambda: os.close(fd))
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _sha256_of(path: Path, key: bytes, name: str) -> tuple[int, str]:
     h = hashlib.sha256()
     size = 0
-    with path.open("rb") as fh:
+    with open_sealed(path, key, name) as fh:
         while chunk := fh.read(CHUNK_BYTES):
             h.update(chunk)
             size += len(chunk)
@@ -88,10 +107,17 @@ def _write_small(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-class SpoolWriter:
-    """One file being received: a temp file, hashed as it is written; complete only at `finish`."""
+def _write_meta(meta: Path, size: int, sha256: str, stat: os.stat_result) -> None:
+    meta.parent.mkdir(parents=True, exist_ok=True)
+    record = {"size": size, "sha256": sha256, "ino": stat.st_ino, "mtime_ns": stat.st_mtime_ns}
+    _write_small(meta, json.dumps(record).encode())
 
-    def __init__(self, bot_id: str, name: str, bot_dir: Path) -> None:
+
+class SpoolWriter:
+    """One file being received: a temp file of ciphertext, the plaintext hashed as it is
+    written; complete only at `finish`."""
+
+    def __init__(self, bot_id: str, name: str, bot_dir: Path, key: bytes) -> None:
         self.bot_id = bot_id
         self.name = name
         self.bot_dir = bot_dir
@@ -103,15 +129,22 @@ class SpoolWriter:
         except OSError as exc:
             raise _disk_error(exc) from exc
         self._hash = hashlib.sha256()
+        self._sealer = ChunkEncryptor(key, name)
         self.size = 0
         self.sha256 = ""
         self.stat: os.stat_result | None = None
+        try:
+            write_all(self._fd, self._sealer.header)
+        except BaseException:
+            self.abort()
+            raise
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._fd is None:
             raise RuntimeError("writer is closed")
         self._hash.update(data)
-        self.size += write_all(self._fd, data)
+        self.size += len(data)
+        write_all(self._fd, self._sealer.update(data))
 
     def finish(self) -> None:
         """Flush the file to disk (fsync) and close it; the data is then durable."""
@@ -119,11 +152,12 @@ class SpoolWriter:
             raise RuntimeError("writer is closed")
         fd, self._fd = self._fd, None
         try:
+            write_all(fd, self._sealer.finalize())
             os.fsync(fd)
             self.stat = os.fstat(fd)
-        except OSError as exc:
+        except BaseException as exc:
             os.close(fd)
-            raise _disk_error(exc) from exc
+            raise _disk_error(exc) if isinstance(exc, OSError) else exc from None
         os.close(fd)
         self.sha256 = self._hash.hexdigest()
 
@@ -142,8 +176,8 @@ class LocalSpool:
     def _bot_dir(self, bot_id: str) -> Path:
         return self._root / bot_id
 
-    def begin(self, bot_id: str, name: str) -> SpoolWriter:
-        return SpoolWriter(bot_id, name, self._bot_dir(bot_id))
+    def begin(self, bot_id: str, name: str, key: bytes) -> SpoolWriter:
+        return SpoolWriter(bot_id, name, self._bot_dir(bot_id), key)
 
     def commit(self, writer: SpoolFileWriter) -> bool:
         """Record a finished file's hash and rename it into place; whether it replaced one."""
@@ -154,21 +188,14 @@ class LocalSpool:
         replaced = final.exists()
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
-            meta.parent.mkdir(parents=True, exist_ok=True)
-            record = {
-                "size": writer.size,
-                "sha256": writer.sha256,
-                "ino": writer.stat.st_ino,
-                "mtime_ns": writer.stat.st_mtime_ns,
-            }
-            _write_small(meta, json.dumps(record).encode())
+            _write_meta(meta, writer.size, writer.sha256, writer.stat)
             os.replace(writer.tmp, final)
             _fsync_dir(final.parent)
         except OSError as exc:
             raise _disk_error(exc) from exc
         return replaced
 
-    def files(self, bot_id: str, accept: Callable[[str], bool]) -> dict[str, SpoolFile]:
+    def files(self, bot_id: str, accept: Callable[[str], bool], key: bytes) -> dict[str, SpoolFile]:
         """Every complete file (not the temp files, not the hash records) whose name `accept`s."""
         root = self._bot_dir(bot_id)
         out: dict[str, SpoolFile] = {}
@@ -181,12 +208,12 @@ class LocalSpool:
                 name = path.relative_to(root).as_posix()
                 if not accept(name):
                     continue
-                size, sha = self._known_hash(root, name, path)
+                size, sha = self._known_hash(root, name, path, key)
                 out[name] = SpoolFile(name, size, sha)
         return out
 
     @staticmethod
-    def _known_hash(root: Path, name: str, path: Path) -> tuple[int, str]:
+    def _known_hash(root: Path, name: str, path: Path, key: bytes) -> tuple[int, str]:
         """Size and SHA-256 recorded while the file streamed in; recomputed when that record is stale."""
         st = path.stat()
         try:
@@ -199,34 +226,40 @@ class LocalSpool:
                 return int(record["size"]), str(record["sha256"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
-        return _sha256_of(path)
+        return _sha256_of(path, key, name)
 
-    def write_small(self, bot_id: str, name: str, data: bytes) -> SpoolFile:
-        path = self._bot_dir(bot_id) / name
+    def write_small(self, bot_id: str, name: str, data: bytes, key: bytes) -> SpoolFile:
+        root = self._bot_dir(bot_id)
+        path = root / name
+        sha = hashlib.sha256(data).hexdigest()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _write_small(path, data)
+            _write_small(path, encrypt_bytes(key, name, data))
+            _write_meta(root / META_DIR / f"{name}.json", len(data), sha, path.stat())
         except OSError as exc:
             raise _disk_error(exc) from exc
-        return SpoolFile(name, len(data), hashlib.sha256(data).hexdigest())
+        return SpoolFile(name, len(data), sha)
 
-    def read_small(self, bot_id: str, name: str, max_bytes: int) -> bytes | None:
-        path = self._bot_dir(bot_id) / name
+    def read_small(self, bot_id: str, name: str, max_bytes: int, key: bytes) -> bytes | None:
+        path = self._path(bot_id, name)
         try:
-            if path.stat().st_size > max_bytes:
+            if plaintext_size(path.stat().st_size) > max_bytes:
                 return None
-            return path.read_bytes()
-        except OSError:
+            return decrypt_bytes(key, name, path.read_bytes())
+        except (OSError, SpoolFileDamaged):
             return None
 
-    def local_path(self, bot_id: str, name: str) -> Path:
+    def open(self, bot_id: str, name: str, key: bytes) -> DecryptingReader:
+        return open_sealed(self._path(bot_id, name), key, name)
+
+    def _path(self, bot_id: str, name: str) -> Path:
         return self._bot_dir(bot_id) / name
 
     def exists(self, bot_id: str, name: str) -> bool:
-        return self.local_path(bot_id, name).is_file()
+        return self._path(bot_id, name).is_file()
 
     def delete(self, bot_id: str, name: str) -> None:
-        self.local_path(bot_id, name).unlink(missing_ok=True)
+        self._path(bot_id, name).unlink(missing_ok=True)
 
     def names(self, bot_id: str) -> list[str]:
         folder = self._bot_dir(bot_id)

@@ -1,0 +1,226 @@
+"""Streaming authenticated encryption of spooled recordings (AES-256-GCM over fixed-size chunks).
+
+A recording waits for upload encrypted under its bot's data key, so neither a spool folder nor a
+staging bucket (nor a backup of either) holds it in plaintext, and destroying the key shreds
+every copy. One file is one `header | chunk_0 | ... | chunk_n`:
+
+- header (16 bytes): b"MSS1" | a random 7-byte nonce prefix | chunk size (u32) | 1 zero byte;
+- chunk i: AES-GCM of up to CHUNK plaintext bytes (+16-byte tag) under the nonce
+  prefix | i (u32) | final flag (1 on the last chunk, else 0), with the header and the file's
+  name as associated data.
+
+The index in the nonce means chunks cannot be reordered; the final flag means a truncated file is
+refused (its new last chunk was not sealed as final), as is a file with chunks appended. Every
+chunk but the last is full, and the last holds 1..CHUNK bytes (0 only for an empty file), so the
+plaintext size follows from the ciphertext size alone. This is the STREAM construction (Hoang,
+Reyhanitabar, Rogaway, Vizár 2015) over `cryptography`'s AESGCM; nothing of it is home-made
+cryptography beyond the nonce layout.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+from collections.abc import Callable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from meetstore.errors import SpoolFileDamaged, SpoolKeyUnavailable
+
+MAGIC = b"MSS1"
+CHUNK = 64 * 1024
+TAG = 16
+HEADER_BYTES = 16
+_PREFIX_BYTES = 7
+
+
+class StreamDecryptionError(SpoolFileDamaged):
+    """A spooled file that does not open: wrong key, tampered, truncated or reordered."""
+
+
+def _nonce(prefix: bytes, index: int, final: bool) -> bytes:
+    return prefix + struct.pack(">IB", index, 1 if final else 0)
+
+
+def ciphertext_size(plaintext_size: int, chunk: int = CHUNK) -> int:
+    chunks = max(1, -(-plaintext_size // chunk))
+    return HEADER_BYTES + plaintext_size + chunks * TAG
+
+
+def plaintext_size(ciphertext_bytes: int, chunk: int = CHUNK) -> int:
+    body = ciphertext_bytes - HEADER_BYTES
+    if body < TAG:
+        raise StreamDecryptionError("the file is shorter than one sealed chunk")
+    chunks = -(-body // (chunk + TAG))
+    size = body - chunks * TAG
+    if size < 0 or ciphertext_size(size, chunk) != ciphertext_bytes:
+        raise StreamDecryptionError("the file's size is not that of a sealed stream")
+    return size
+
+
+class ChunkEncryptor:
+    """Encrypts a stream pushed in pieces; holds at most one chunk of plaintext."""
+
+    def __init__(self, key: bytes, name: str, *, chunk: int = CHUNK) -> None:
+        self._aead = AESGCM(key)
+        self._chunk = chunk
+        prefix = os.urandom(_PREFIX_BYTES)
+        self._prefix = prefix
+        self.header = MAGIC + prefix + struct.pack(">IB", chunk, 0)
+        self._aad = self.header + name.encode("utf-8")
+        self._buffer = bytearray()
+        self._index = 0
+        self._finished = False
+
+    def _seal(self, data: bytes | bytearray, final: bool) -> bytes:
+        sealed = self._aead.encrypt(_nonce(self._prefix, self._index, final), bytes(data), self._aad)
+        self._index += 1
+        return sealed
+
+    def update(self, data: bytes | bytearray | memoryview) -> bytes:
+        """Ciphertext of every chunk completed by `data` (a full chunk is sealed only once more
+        data follows it, because the last chunk must be sealed as final)."""
+        if self._finished:
+            raise RuntimeError("the stream is finished")
+        self._buffer += data
+        out = bytearray()
+        while len(self._buffer) > self._chunk:
+            out += self._seal(self._buffer[: self._chunk], False)
+            del self._buffer[: self._chunk]
+        return bytes(out)
+
+    def finalize(self) -> bytes:
+        """The last chunk, sealed as final."""
+        if self._finished:
+            raise RuntimeError("the stream is finished")
+        self._finished = True
+        last = self._seal(self._buffer, True)
+        self._buffer = bytearray()
+        return last
+
+
+def encrypt_bytes(key: bytes, name: str, data: bytes) -> bytes:
+    """A whole small file, sealed (the manifest)."""
+    enc = ChunkEncryptor(key, name)
+    return enc.header + enc.update(data) + enc.finalize()
+
+
+ReadAt = Callable[[int, int], bytes]
+"""(offset, length) → exactly those ciphertext bytes (a ranged GET, or a pread of a file)."""
+
+
+class DecryptingReader(io.RawIOBase):
+    """The plaintext of a sealed stream as a seekable binary file: reads fetch only the chunks
+    they cover (one `read_at` per read), and every chunk is authenticated before a byte of it is
+    returned. What s3transfer reads a part at a time and PyAV probes."""
+
+    def __init__(
+        self, key: bytes, name: str, read_at: ReadAt, ciphertext_bytes: int, on_close: Callable[[], None] | None = None
+    ) -> None:
+        super().__init__()
+        self._read_at = read_at
+        self._on_close = on_close
+        header = read_at(0, HEADER_BYTES) if ciphertext_bytes >= HEADER_BYTES else b""
+        if len(header) != HEADER_BYTES or not header.startswith(MAGIC):
+            raise StreamDecryptionError("not a sealed meetstore stream")
+        self._prefix = header[4 : 4 + _PREFIX_BYTES]
+        (self._chunk,) = struct.unpack_from(">I", header, 4 + _PREFIX_BYTES)
+        if not 0 < self._chunk <= 64 * 1024 * 1024:
+            raise StreamDecryptionError("not a sealed meetstore stream")
+        self._aead = AESGCM(key)
+        self._aad = header + name.encode("utf-8")
+        self.size = plaintext_size(ciphertext_bytes, self._chunk)
+        self._chunks = max(1, -(-self.size // self._chunk))
+        self._pos = 0
+        self._cached: tuple[int, bytes] | None = None  # the last chunk opened, for small reads
+
+    def close(self) -> None:
+        if not self.closed and self._on_close is not None:
+            self._on_close()
+        super().close()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def _open_chunks(self, first: int, last: int) -> list[bytes]:
+        """Chunks first..last (inclusive), authenticated."""
+        if self._cached is not None and first == last == self._cached[0]:
+            return [self._cached[1]]
+        step = self._chunk + TAG
+        start = HEADER_BYTES + first * step
+        end = min(HEADER_BYTES + (last + 1) * step, ciphertext_size(self.size, self._chunk))
+        raw = self._read_at(start, end - start)
+        if len(raw) != end - start:
+            raise StreamDecryptionError("the sealed stream was cut short")
+        out = []
+        for i in range(first, last + 1):
+            piece = raw[(i - first) * step : (i - first + 1) * step]
+            try:
+                plain = self._aead.decrypt(_nonce(self._prefix, i, i == self._chunks - 1), piece, self._aad)
+            except InvalidTag:
+                raise StreamDecryptionError("a chunk of the sealed stream does not open") from None
+            out.append(plain)
+        self._cached = (last, out[-1])
+        return out
+
+    def read(self, size: int = -1) -> bytes:
+        if self._pos >= self.size:
+            return b""
+        end = self.size if size is None or size < 0 else min(self.size, self._pos + size)
+        if end <= self._pos:
+            return b""
+        first, last = self._pos // self._chunk, (end - 1) // self._chunk
+        data = b"".join(self._open_chunks(first, last))
+        offset = self._pos - first * self._chunk
+        out = data[offset : offset + (end - self._pos)]
+        self._pos = end
+        return out
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        memoryview(buffer)[: len(data)] = data
+        return len(data)
+
+
+def decrypt_bytes(key: bytes, name: str, blob: bytes) -> bytes:
+    """A whole small sealed file, opened."""
+    return DecryptingReader(key, name, lambda o, n: blob[o : o + n], len(blob)).read()
+
+
+class AesKeyWrap:
+    """The `KeyWrap` port: AES-256-GCM with a random nonce, the bot id as associated data."""
+
+    def new_key(self) -> bytes:
+        return AESGCM.generate_key(bit_length=256)
+
+    @staticmethod
+    def _aad(bot_id: str) -> bytes:
+        return f"meetstore|spool-data-key|{bot_id}".encode()
+
+    def wrap(self, key: bytes, *, under: bytes, bot_id: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + AESGCM(under).encrypt(nonce, key, self._aad(bot_id))
+
+    def unwrap(self, wrapped: bytes, *, under: bytes, bot_id: str) -> bytes:
+        try:
+            return AESGCM(under).decrypt(wrapped[:12], wrapped[12:], self._aad(bot_id))
+        except (InvalidTag, ValueError):
+            raise SpoolKeyUnavailable("the bot's spool key does not open under its account's key") from None
