@@ -250,6 +250,8 @@ def settings_from_env(env: dict[str, str]) -> Any:
         "runtime_token",
         "platform_s3_access_key_id",
         "platform_s3_secret_access_key",
+        "spool_s3_access_key_id",
+        "spool_s3_secret_access_key",
     ):
         if secret in fields:
             fields[secret] = SecretStr(fields[secret])

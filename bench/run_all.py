@@ -20,6 +20,7 @@ from bench import common
 BENCHMARKS: dict[str, str] = {
     "fetch": "bench.fetch",
     "upload": "bench.upload",
+    "upload_staged": "bench.upload_staged",
     "validate": "bench.validate",
     "workers": "bench.workers",
     "scale": "bench.scale",

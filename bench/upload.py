@@ -94,8 +94,10 @@ def generate(path: Path, size_mb: int) -> None:
 
 
 def spool_copy(container: Any, account_id: str, source: Path) -> tuple[str, Path]:
-    """A new bot with a copy of `source` as its `audio.mp3`, written by the ingest service and
-    flushed to disk: (bot id, the spool file). Every seat uploads such a copy, written just before.
+    """A new bot with a copy of `source` as its `audio.mp3`, written (sealed) by the ingest service
+    and flushed to disk, and a plaintext copy written beside it: (bot id, the plaintext copy).
+    Every seat writes both just before its upload: the worker uploads the spool file, the
+    baselines the plaintext copy.
 
     On this VM that matters: free page reporting (virtio-balloon, page_reporting_order 9,
     min_free_ms 0) hands freed memory back to the host at once, so memory the kernel then hands
@@ -113,9 +115,11 @@ def spool_copy(container: Any, account_id: str, source: Path) -> tuple[str, Path
         s.add(bot)
     with source.open("rb") as fh:
         container.ingest.save_file(bot_id, "audio.mp3", fh)
-    # The copy's writeback is not part of the upload (a recording spools for minutes).
+    plain = container.settings.spool_dir / f"{bot_id}.plain"
+    shutil.copyfile(source, plain)
+    # The copies' writeback is not part of the upload (a recording spools for minutes).
     os.sync()
-    return bot_id, container.spool.local_path(bot_id, "audio.mp3")
+    return bot_id, plain
 
 
 def baseline_upload(
@@ -134,7 +138,8 @@ def baseline_upload(
         finally:
             # Gone without a trace: a live bot left behind would be handed in by the stuck-bot
             # sweeper of the worker in a later seat (extra work inside its measured upload).
-            shutil.rmtree(copy.parent, ignore_errors=True)
+            copy.unlink()
+            container.spool.remove_bot(bot_id)
             with container.db.session() as s:
                 s.delete(s.get(Bot, bot_id))
     finally:
@@ -183,7 +188,8 @@ def worker_upload(
 
     container = build_container(settings_from_env(env))
     try:
-        bot_id, _copy = spool_copy(container, account_id, source)
+        bot_id, copy = spool_copy(container, account_id, source)
+        copy.unlink()
         worker = start_worker(env, 1, log=work / "worker.log")
         try:
             wait_heartbeat(url)

@@ -426,6 +426,9 @@ class Reader(io.BytesIO):
         super().__init__(data)
         self.size = len(data)
 
+    def clone(self) -> Reader:
+        return Reader(self.getvalue())
+
 
 class SpoolKeys:
     """Every bot's key is 32 bytes of its id: the in-memory spool does not encrypt."""

@@ -99,6 +99,10 @@ class SpoolReader(Protocol):
 
     def close(self) -> None: ...
 
+    def clone(self) -> SpoolReader:
+        """Another reader of the same file, at its start, for another thread."""
+        ...
+
     def __enter__(self) -> SpoolReader: ...
 
     def __exit__(

@@ -33,6 +33,8 @@ MAGIC = b"MSS1"
 CHUNK = 64 * 1024
 TAG = 16
 HEADER_BYTES = 16
+RUN_CHUNKS = 32
+"""Chunks fetched by one `read_at` (2 MiB): one ranged GET per run."""
 _PREFIX_BYTES = 7
 
 
@@ -134,7 +136,17 @@ class DecryptingReader(io.RawIOBase):
         self.size = plaintext_size(ciphertext_bytes, self._chunk)
         self._chunks = max(1, -(-self.size // self._chunk))
         self._pos = 0
-        self._cached: tuple[int, bytes] | None = None  # the last chunk opened, for small reads
+        self._key, self._name, self._sealed = key, name, ciphertext_bytes
+        # The last run of chunks opened: small sequential reads (an HTTP client sending a part in
+        # 8 KiB blocks, PyAV probing) cost one read_at per run, not one per chunk.
+        self._run_first = -1
+        self._run: list[bytes] = []
+
+    def clone(self) -> DecryptingReader:
+        """Another reader of the same file at position 0 (for another thread; `read_at` is safe to
+        share: a pread, or a ranged GET through a thread-safe client). Closing it closes nothing
+        of this one."""
+        return DecryptingReader(self._key, self._name, self._read_at, self._sealed)
 
     def close(self) -> None:
         if not self.closed and self._on_close is not None:
@@ -158,9 +170,12 @@ class DecryptingReader(io.RawIOBase):
         return self._pos
 
     def _open_chunks(self, first: int, last: int) -> list[bytes]:
-        """Chunks first..last (inclusive), authenticated."""
-        if self._cached is not None and first == last == self._cached[0]:
-            return [self._cached[1]]
+        """Chunks first..last (inclusive; at most RUN_CHUNKS), authenticated."""
+        if self._run_first <= first and last < self._run_first + len(self._run):
+            return self._run[first - self._run_first : last - self._run_first + 1]
+        wanted = last - first + 1
+        if last == first:  # a small read: open the whole run it starts
+            last = min(self._chunks - 1, first + RUN_CHUNKS - 1)
         step = self._chunk + TAG
         start = HEADER_BYTES + first * step
         end = min(HEADER_BYTES + (last + 1) * step, ciphertext_size(self.size, self._chunk))
@@ -175,8 +190,8 @@ class DecryptingReader(io.RawIOBase):
             except InvalidTag:
                 raise StreamDecryptionError("a chunk of the sealed stream does not open") from None
             out.append(plain)
-        self._cached = (last, out[-1])
-        return out
+        self._run_first, self._run = first, out
+        return out[:wanted]
 
     def read(self, size: int = -1) -> bytes:
         if self._pos >= self.size:
@@ -185,11 +200,19 @@ class DecryptingReader(io.RawIOBase):
         if end <= self._pos:
             return b""
         first, last = self._pos // self._chunk, (end - 1) // self._chunk
-        data = b"".join(self._open_chunks(first, last))
-        offset = self._pos - first * self._chunk
-        out = data[offset : offset + (end - self._pos)]
+        pieces: list[bytes] = []
+        # A large read is fetched RUN_CHUNKS at a time, so at most one run of ciphertext is held
+        # beside the plaintext being returned.
+        for start in range(first, last + 1, RUN_CHUNKS):
+            pieces += self._open_chunks(start, min(last, start + RUN_CHUNKS - 1))
+        head = self._pos - first * self._chunk
+        tail = (last + 1) * self._chunk - end if last < self._chunks - 1 else len(pieces[-1]) - (end - last * self._chunk)
+        if head:
+            pieces[0] = pieces[0][head:]
+        if tail:
+            pieces[-1] = pieces[-1][: len(pieces[-1]) - tail]
         self._pos = end
-        return out
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def readall(self) -> bytes:
         return self.read(-1)

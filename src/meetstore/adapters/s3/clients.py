@@ -22,6 +22,7 @@ from s3transfer.manager import TransferManager
 
 from meetstore.adapters.s3.bucket import S3Bucket
 from meetstore.adapters.s3.egress import EgressGuard
+from meetstore.adapters.s3.upload import new_manager
 from meetstore.domain.ports import SecretBox
 from meetstore.domain.storage_target import (
     ACCESS_KEY_PURPOSE,
@@ -189,7 +190,7 @@ class S3ClientFactory:
         """A bucket with a client and TransferManager of its own, for the life of the process
         (the platform store: held for good, it must not depend on a cache entry)."""
         client = self.own_client(target)
-        return S3Bucket(client, target.bucket, region=target.region, manager=TransferManager(client, self._transfer))
+        return S3Bucket(client, target.bucket, region=target.region, manager=new_manager(client, self._transfer))
 
     def own_client(self, target: S3Target) -> Any:
         """A client of meetstore's own (the platform store, the staging spool) for the process's
@@ -233,7 +234,7 @@ class _Cached:
     def manager(self, config: TransferConfig) -> TransferManager:
         with self._lock:
             if self._manager is None:
-                self._manager = TransferManager(self.client, config)
+                self._manager = new_manager(self.client, config)
             return self._manager
 
 

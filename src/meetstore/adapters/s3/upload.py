@@ -17,6 +17,7 @@ returns (`on_multipart_created`) to record it durably; whoever takes the work ov
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from s3transfer.manager import TransferManager
+from s3transfer.utils import OSUtils
 
 from meetstore.adapters.s3.errors import translate
 from meetstore.domain.cancel import CancelToken
@@ -38,6 +40,49 @@ MultipartCallback = Callable[[str], None]
 """Called with the UploadId as soon as CreateMultipartUpload returns (on an s3transfer thread)."""
 
 
+class SpooledFiles(OSUtils):  # type: ignore[misc]  # s3transfer ships no types
+    """s3transfer's file access, extended to spooled files: an upload names its stream by a token,
+    and each part thread opens a reader of its own (`SpoolReader.clone`) that it reads lazily, as
+    s3transfer reads a part of a file on disk. So no part is read into memory ahead of its
+    sending (s3transfer does that for a file-like source), and a worker's memory stays that of
+    uploading files. Tokens are registered for the life of one upload."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._streams: dict[str, SpoolReader] = {}
+        self._lock = threading.Lock()
+
+    def register(self, stream: SpoolReader) -> str:
+        token = f"meetstore-spool:{secrets.token_hex(12)}"
+        with self._lock:
+            self._streams[token] = stream
+        return token
+
+    def unregister(self, token: str) -> None:
+        with self._lock:
+            self._streams.pop(token, None)
+
+    def _stream(self, filename: str) -> SpoolReader | None:
+        with self._lock:
+            return self._streams.get(filename)
+
+    def get_file_size(self, filename: str) -> int:
+        stream = self._stream(filename)
+        return int(super().get_file_size(filename)) if stream is None else stream.size
+
+    def open(self, filename: str, mode: str) -> Any:
+        stream = self._stream(filename)
+        return super().open(filename, mode) if stream is None else stream.clone()
+
+
+SPOOLED_FILES = SpooledFiles()
+"""One registry for every TransferManager of the process (tokens are unique)."""
+
+
+def new_manager(client: Any, config: TransferConfig) -> TransferManager:
+    return TransferManager(client, config, osutil=SPOOLED_FILES)
+
+
 def transfer_config(threshold_mb: int, chunksize_mb: int, max_concurrency: int) -> TransferConfig:
     config = TransferConfig(
         multipart_threshold=threshold_mb * MB,
@@ -45,9 +90,6 @@ def transfer_config(threshold_mb: int, chunksize_mb: int, max_concurrency: int) 
         max_concurrency=max_concurrency,
         use_threads=True,
     )
-    # A spooled file is a stream (decrypted as it is read): s3transfer holds each part it read in
-    # memory until it is sent. As many parts as threads keeps a worker's memory flat.
-    config.max_in_memory_upload_chunks = max_concurrency
     return config
 
 
@@ -116,8 +158,8 @@ def upload_stream(
     on_multipart_created: MultipartCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> None:
-    """Upload one spooled file through the client's long-lived TransferManager: s3transfer reads
-    the seekable plaintext stream a part at a time (memory: parts in flight, never the file).
+    """Upload one spooled file through the client's long-lived TransferManager: each part thread
+    reads the plaintext of its part through a reader of its own (`SpooledFiles`).
     Raise S3OperationError (transient or not), SpoolFileDamaged when the spooled file does not
     open, or UploadCancelled when `cancel` is set meanwhile."""
     args: dict[str, Any] = {"ContentType": content_type, **(extra_args or {})}
@@ -132,9 +174,11 @@ def upload_stream(
     if watch is not None and on_multipart_created is not None:
         watch.add(bucket, key, on_multipart_created)
     stop_watching_cancel: Callable[[], None] = lambda: None  # noqa: E731
+    stop_registration: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        stream.seek(0)
-        future = manager.upload(stream, bucket, key, extra_args=args)
+        token = SPOOLED_FILES.register(stream)
+        stop_registration = lambda: SPOOLED_FILES.unregister(token)  # noqa: E731
+        future = manager.upload(token, bucket, key, extra_args=args)
         if cancel is not None:
             # A cancelled future fails its transfer; the manager aborts its multipart upload.
             stop_watching_cancel = cancel.on_cancel(future.cancel)
@@ -147,6 +191,7 @@ def upload_stream(
         operation = getattr(exc, "operation_name", None) or default_operation
         raise translate(exc, operation=operation, bucket=bucket, key=key, region=region) from None
     finally:
+        stop_registration()
         stop_watching_cancel()
         if watch is not None and on_multipart_created is not None:
             watch.remove(bucket, key, on_multipart_created)

@@ -83,14 +83,13 @@ class S3SpoolWriter:
             made = self._spool.call("CreateMultipartUpload", self.object_key, client.create_multipart_upload, Bucket=bucket, Key=self.object_key)
             self._upload_id = str(made["UploadId"])
         number = len(self._parts) + 1
-        body = bytes(self._buffer)
+        body, self._buffer = self._buffer, bytearray()  # sent as it is: no copy of the part
         sent = self._spool.call(
             "UploadPart", self.object_key, client.upload_part,
             Bucket=bucket, Key=self.object_key, UploadId=self._upload_id, PartNumber=number, Body=body,
         )
         self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
         self.sealed_size += len(body)
-        self._buffer = bytearray()
 
     def finish(self) -> None:
         """Seal the last chunk and make the object whole in staging (not yet part of the spool)."""
@@ -101,7 +100,7 @@ class S3SpoolWriter:
         self.sha256 = self._hash.hexdigest()
         client, bucket = self._spool.client, self._spool.bucket
         if self._upload_id is None:
-            body = bytes(self._buffer)
+            body = self._buffer
             self._spool.call("PutObject", self.object_key, client.put_object, Bucket=bucket, Key=self.object_key, Body=body)
             self.sealed_size = len(body)
         else:
