@@ -8,6 +8,9 @@ processes on PostgreSQL against 1, with every upload counted (zero duplicated, z
   PutObject after `--delay-ms` (asyncio: waiting costs no CPU) and counts the writes of every key.
   meetstore reaches it like any S3 (`MEETSTORE_PLATFORM_STORE=s3://...`,
   `MEETSTORE_PLATFORM_S3_ENDPOINT_URL`); no production code knows about it.
+- The spool is a staging bucket on the same server (`MEETSTORE_SPOOL=s3://staging/spool`: the
+  workers share no folder, as at scale; `--local-spool` for one folder instead): each upload first
+  reads its pointer and its sealed object there (ranged GETs, no wait).
 - Per run: `--bots` bots, each with three recorded files, leave through the ingest service (pin,
   manifest, four artifact rows each: the real path). The rows are held back (next_attempt_at in
   the future) while the workers start (`meetstore worker --concurrency 2`, each); once every worker
@@ -170,7 +173,7 @@ def _cpu(pid: int) -> float:
     return cpu_seconds(pid)
 
 
-def run(bots: int = 150, delay_ms: float = 100.0, concurrency: int = 2, many: int = 4) -> None:
+def run(bots: int = 150, delay_ms: float = 100.0, concurrency: int = 2, many: int = 4, staged: bool = True) -> None:
     with temp_dir("workers") as work, pg_database("workers") as url:
         port = free_port()
         sink = f"http://127.0.0.1:{port}"
@@ -185,6 +188,16 @@ def run(bots: int = 150, delay_ms: float = 100.0, concurrency: int = 2, many: in
                 platform_s3_endpoint_url=sink,
                 platform_s3_access_key_id="bench",
                 platform_s3_secret_access_key="bench",
+                **(
+                    {
+                        "spool": "s3://staging/spool",
+                        "spool_s3_endpoint_url": sink,
+                        "spool_s3_access_key_id": "bench",
+                        "spool_s3_secret_access_key": "bench",
+                    }
+                    if staged
+                    else {}
+                ),
             )
             from meetstore.adapters.db.migrate import upgrade
             from meetstore.container import build_container
@@ -207,7 +220,7 @@ def run(bots: int = 150, delay_ms: float = 100.0, concurrency: int = 2, many: in
         finally:
             stop_process(sink_proc)
     one, four = results[1], results[many]
-    note(f"store delay {delay_ms:g} ms per PutObject (bench/slow_s3.py)")
+    note(f"store delay {delay_ms:g} ms per PutObject (bench/slow_s3.py); spool: {'staging on the same server' if staged else 'local folder'}")
     figure(
         "workers",
         four.rate / one.rate,
@@ -231,8 +244,9 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=float, default=100.0)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--local-spool", action="store_true", help="a spool folder shared by every worker")
     args = parser.parse_args()
-    run(args.bots, args.delay_ms, args.concurrency, args.workers)
+    run(args.bots, args.delay_ms, args.concurrency, args.workers, staged=not args.local_spool)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +42,7 @@ from meetstore.errors import S3OperationError, SpoolFileDamaged, SpoolUnavailabl
 log = logging.getLogger("meetstore.spool")
 
 PART_BYTES = 8 * 1024 * 1024
+REMEMBERED_OBJECTS = 10_000
 POINTERS = "files"
 OBJECTS = "objects"
 
@@ -131,6 +134,17 @@ class S3Spool:
         self.bucket = bucket
         self._prefix = prefix.strip("/")
         self._region = region
+        # The object each pointer read named, so deleting a file just uploaded is one call. A stale
+        # entry (the file replaced in another process) deletes the old object and the pointer; the
+        # new object, then unnamed, goes with the bot's removal.
+        self._objects: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._objects_lock = threading.Lock()
+
+    def _remember(self, bot_id: str, name: str, object_key: str) -> None:
+        with self._objects_lock:
+            self._objects[(bot_id, name)] = object_key
+            while len(self._objects) > REMEMBERED_OBJECTS:
+                self._objects.popitem(last=False)
 
     # --- layout -------------------------------------------------------------------------------
     def _bot_prefix(self, bot_id: str) -> str:
@@ -168,9 +182,11 @@ class S3Spool:
             raise self._unavailable(exc, "GetObject", key) from None
         try:
             doc = json.loads(raw)
-            return {"object": str(doc["object"]), "size": int(doc["size"]), "sha256": str(doc["sha256"]), "sealed": int(doc["sealed"])}
+            found = {"object": str(doc["object"]), "size": int(doc["size"]), "sha256": str(doc["sha256"]), "sealed": int(doc["sealed"])}
         except (ValueError, KeyError, TypeError):
             raise SpoolFileDamaged(f"the staging pointer of {name} is damaged") from None
+        self._remember(bot_id, name, str(found["object"]))
+        return found
 
     def _put_pointer(self, bot_id: str, name: str, doc: dict[str, Any]) -> None:
         key = self._pointer_key(bot_id, name)
@@ -272,9 +288,15 @@ class S3Spool:
         return self._pointer(bot_id, name) is not None
 
     def delete(self, bot_id: str, name: str) -> None:
-        """The file's pointer and every staged object of that name (committed or not)."""
-        prefix = self._bot_prefix(bot_id)
-        keys = [k for k in self._keys_under(f"{prefix}{OBJECTS}/") if _name_of(prefix, k) == name]
+        """The file's pointer and its object; when this process has not read the pointer, every
+        staged object of that name (committed or not)."""
+        with self._objects_lock:
+            known = self._objects.pop((bot_id, name), None)
+        if known is not None:
+            keys = [known]
+        else:
+            prefix = self._bot_prefix(bot_id)
+            keys = [k for k in self._keys_under(f"{prefix}{OBJECTS}/") if _name_of(prefix, k) == name]
         self._delete_keys([self._pointer_key(bot_id, name), *keys])
 
     def remove_bot(self, bot_id: str) -> None:
