@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 
+import httpx
 import pytest
 
 from meetstore.adapters.crypto.stream import StreamDecryptionError
 from meetstore.adapters.spool.s3 import PART_BYTES, S3Spool
 from meetstore.errors import SpoolUnavailable
 
-from support.moto_s3 import MotoS3, staging_policy
+from conftest import new_account, sdk_for
+from support.moto_s3 import MotoS3, read_only, read_write, staging_policy
+from support.pipeline import artifacts, pinned_bot, storage_body, wait_done, wait_until
+from support.servers import RunningServer
 
 KEY = os.urandom(32)
 BOT = "5f0c1b9e-6a1d-4c3e-9f7a-2b8d0e4c6a11"
@@ -113,3 +118,59 @@ def test_a_staging_bucket_that_refuses_is_unavailable_never_a_lost_file(moto: Mo
     with pytest.raises(SpoolUnavailable) as caught:
         writer.finish()
     assert "AccessDenied" in str(caught.value) and keys[1] not in str(caught.value)
+
+
+FILES = {"audio.mp3": b"ID3 the quarterly numbers " * 4000, "chat.json": b'[{"text": "the quarterly numbers"}]'}
+
+
+def _staged_server(make_server: Callable[..., RunningServer], moto: MotoS3, backend: str) -> tuple[RunningServer, str]:
+    staging = moto.make_bucket()
+    access, secret = moto.make_user(staging_policy(staging, "staging"))
+    server = make_server(
+        backend,
+        spool=f"s3://{staging}/staging",
+        spool_s3_endpoint_url=moto.endpoint,
+        spool_s3_access_key_id=access,
+        spool_s3_secret_access_key=secret,
+    )
+    return server, staging
+
+
+def test_a_failed_upload_waits_sealed_in_staging_and_retry_or_erasure_reach_it(
+    make_server: Callable[..., RunningServer], moto: MotoS3, backend: str
+) -> None:
+    server, staging = _staged_server(make_server, moto, backend)
+    bucket = moto.make_bucket()
+    keys = moto.make_user(read_write(bucket, "meetstream"))
+    acct = new_account(server)
+    client = sdk_for(server, acct.api_key)
+    client.storage.set(storage_body(moto.endpoint, bucket, keys))
+    moto.set_user_policy(keys[0], read_only(bucket))  # every upload fails for good
+    retried = pinned_bot(server.container, acct.account_id, FILES, callback_url=None)
+    erased = pinned_bot(server.container, acct.account_id, FILES, callback_url=None)
+    for bot in (retried, erased):
+        wait_done(server.container, bot.bot_id)
+        assert {a.state for a in artifacts(server.container, bot.bot_id).values()} == {"failed"}
+    staged = moto.objects(staging, "staging/")
+    assert staged and all(b"quarterly" not in body for body in staged.values())
+
+    # The customer fixes the policy; retry_uploads sends the staged copies (any process could).
+    moto.set_user_policy(keys[0], read_write(bucket, "meetstream"))
+    answer = httpx.post(
+        f"{server.api}/bots/{retried.bot_id}/retry_uploads", headers={"Authorization": f"Token {acct.api_key}"}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    wait_until(
+        lambda: {a.state for a in artifacts(server.container, retried.bot_id).values()} == {"uploaded"}, 60, "the retry"
+    )
+    for name, data in FILES.items():
+        assert moto.objects(bucket, "meetstream/")[f"meetstream/{retried.bot_id}_{name}"] == data
+    wait_until(lambda: not moto.keys(staging, f"staging/{retried.bot_id}/"), 30, "the retried bot's staged copies deleted")
+
+    # Erasure reaches the other bot's staged copies, lists them, and destroys its key.
+    assert moto.keys(staging, f"staging/{erased.bot_id}/")
+    receipt = client.bots.delete_data(erased.bot_id)["deletion"]
+    spooled = {o["location"]: o["result"] for o in receipt["objects"] if o["location"].startswith("spool:")}
+    assert spooled == {"spool:audio.mp3": "deleted", "spool:chat.json": "deleted", "spool:manifest.json": "deleted"}
+    assert receipt["spool_key"] == "destroyed" and receipt["status"] == "deleted"
+    assert moto.keys(staging, f"staging/{erased.bot_id}/") == []

@@ -35,6 +35,9 @@ TAG = 16
 HEADER_BYTES = 16
 RUN_CHUNKS = 32
 """Chunks fetched by one `read_at` (2 MiB): one ranged GET per run."""
+KEPT_CHUNKS = 128
+"""Chunks a reader keeps of what it read last (8 MiB: an upload part, the default chunk size), so
+reading a part again after a seek back opens nothing twice."""
 _PREFIX_BYTES = 7
 
 
@@ -176,6 +179,18 @@ class DecryptingReader(io.RawIOBase):
         wanted = last - first + 1
         if last == first:  # a small read: open the whole run it starts
             last = min(self._chunks - 1, first + RUN_CHUNKS - 1)
+        out = self._fetch(first, last)
+        if self._run and first == self._run_first + len(self._run):
+            # Reading on: keep what came before, up to a part's worth, for the read passes an
+            # HTTP client makes over one part (its payload hash, its checksum, the send).
+            self._run += out
+            drop = max(0, len(self._run) - KEPT_CHUNKS)
+            self._run_first, self._run = self._run_first + drop, self._run[drop:]
+        else:
+            self._run_first, self._run = first, out
+        return out[:wanted]
+
+    def _fetch(self, first: int, last: int) -> list[bytes]:
         step = self._chunk + TAG
         start = HEADER_BYTES + first * step
         end = min(HEADER_BYTES + (last + 1) * step, ciphertext_size(self.size, self._chunk))
@@ -190,8 +205,7 @@ class DecryptingReader(io.RawIOBase):
             except InvalidTag:
                 raise StreamDecryptionError("a chunk of the sealed stream does not open") from None
             out.append(plain)
-        self._run_first, self._run = first, out
-        return out[:wanted]
+        return out
 
     def read(self, size: int = -1) -> bytes:
         if self._pos >= self.size:
