@@ -33,11 +33,13 @@ MAGIC = b"MSS1"
 CHUNK = 64 * 1024
 TAG = 16
 HEADER_BYTES = 16
-RUN_CHUNKS = 32
-"""Chunks fetched by one `read_at` (2 MiB): one ranged GET per run."""
-KEPT_CHUNKS = 128
-"""Chunks a reader keeps of what it read last (8 MiB: an upload part, the default chunk size), so
-reading a part again after a seek back opens nothing twice."""
+RUN_CHUNKS = 16
+"""Chunks fetched by one `read_at` of a file (1 MiB)."""
+STAGED_RUN_CHUNKS = 32
+"""Chunks fetched by one ranged GET of a staged object (2 MiB: a GET costs ~13 ms of overhead)."""
+PART_CHUNKS = 128
+"""8 MiB (an upload part, the default chunk size): what a reader of a staged file keeps, so the
+HTTP client's passes over one part (payload hash, checksum, send) fetch and open it once."""
 _PREFIX_BYTES = 7
 
 
@@ -122,8 +124,19 @@ class DecryptingReader(io.RawIOBase):
     returned. What s3transfer reads a part at a time and PyAV probes."""
 
     def __init__(
-        self, key: bytes, name: str, read_at: ReadAt, ciphertext_bytes: int, on_close: Callable[[], None] | None = None
+        self,
+        key: bytes,
+        name: str,
+        read_at: ReadAt,
+        ciphertext_bytes: int,
+        on_close: Callable[[], None] | None = None,
+        *,
+        run_chunks: int = RUN_CHUNKS,
+        keep_chunks: int = RUN_CHUNKS,
     ) -> None:
+        """`run_chunks`: chunks fetched by one `read_at`; `keep_chunks`: how much of what it read
+        last the reader keeps, for a read again after a seek back. Small for a file (a pread is
+        cheap); for a staged object a run is a ranged GET, and a part is kept."""
         super().__init__()
         self._read_at = read_at
         self._on_close = on_close
@@ -140,6 +153,7 @@ class DecryptingReader(io.RawIOBase):
         self._chunks = max(1, -(-self.size // self._chunk))
         self._pos = 0
         self._key, self._name, self._sealed = key, name, ciphertext_bytes
+        self._run_chunks, self._keep = run_chunks, max(run_chunks, keep_chunks)
         # The last run of chunks opened: small sequential reads (an HTTP client sending a part in
         # 8 KiB blocks, PyAV probing) cost one read_at per run, not one per chunk.
         self._run_first = -1
@@ -149,7 +163,9 @@ class DecryptingReader(io.RawIOBase):
         """Another reader of the same file at position 0 (for another thread; `read_at` is safe to
         share: a pread, or a ranged GET through a thread-safe client). Closing it closes nothing
         of this one."""
-        return DecryptingReader(self._key, self._name, self._read_at, self._sealed)
+        return DecryptingReader(
+            self._key, self._name, self._read_at, self._sealed, run_chunks=self._run_chunks, keep_chunks=self._keep
+        )
 
     def close(self) -> None:
         if not self.closed and self._on_close is not None:
@@ -173,18 +189,18 @@ class DecryptingReader(io.RawIOBase):
         return self._pos
 
     def _open_chunks(self, first: int, last: int) -> list[bytes]:
-        """Chunks first..last (inclusive; at most RUN_CHUNKS), authenticated."""
+        """Chunks first..last (inclusive; at most a run), authenticated."""
         if self._run_first <= first and last < self._run_first + len(self._run):
             return self._run[first - self._run_first : last - self._run_first + 1]
         wanted = last - first + 1
         if last == first:  # a small read: open the whole run it starts
-            last = min(self._chunks - 1, first + RUN_CHUNKS - 1)
+            last = min(self._chunks - 1, first + self._run_chunks - 1)
         out = self._fetch(first, last)
         if self._run and first == self._run_first + len(self._run):
             # Reading on: keep what came before, up to a part's worth, for the read passes an
             # HTTP client makes over one part (its payload hash, its checksum, the send).
             self._run += out
-            drop = max(0, len(self._run) - KEPT_CHUNKS)
+            drop = max(0, len(self._run) - self._keep)
             self._run_first, self._run = self._run_first + drop, self._run[drop:]
         else:
             self._run_first, self._run = first, out
@@ -215,10 +231,10 @@ class DecryptingReader(io.RawIOBase):
             return b""
         first, last = self._pos // self._chunk, (end - 1) // self._chunk
         pieces: list[bytes] = []
-        # A large read is fetched RUN_CHUNKS at a time, so at most one run of ciphertext is held
+        # A large read is fetched a run at a time, so at most one run of ciphertext is held
         # beside the plaintext being returned.
-        for start in range(first, last + 1, RUN_CHUNKS):
-            pieces += self._open_chunks(start, min(last, start + RUN_CHUNKS - 1))
+        for start in range(first, last + 1, self._run_chunks):
+            pieces += self._open_chunks(start, min(last, start + self._run_chunks - 1))
         head = self._pos - first * self._chunk
         tail = (last + 1) * self._chunk - end if last < self._chunks - 1 else len(pieces[-1]) - (end - last * self._chunk)
         if head:

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from typing import Any
 
 from meetstore.adapters.crypto.stream import (
+    PART_CHUNKS,
+    STAGED_RUN_CHUNKS,
     ChunkEncryptor,
     DecryptingReader,
     decrypt_bytes,
@@ -282,7 +284,9 @@ class S3Spool:
         if doc is None:
             raise FileNotFoundError(name)
         object_key = doc["object"]
-        return DecryptingReader(key, name, lambda off, n: self._read_range(object_key, off, n), doc["sealed"])
+        return DecryptingReader(
+            key, name, lambda off, n: self._read_range(object_key, off, n), doc["sealed"], run_chunks=STAGED_RUN_CHUNKS, keep_chunks=PART_CHUNKS
+        )
 
     def exists(self, bot_id: str, name: str) -> bool:
         return self._pointer(bot_id, name) is not None
