@@ -126,11 +126,13 @@ def test_a_pinned_expiry_is_never_served_past(make_server: Any, second_api: Any)
     server = make_server("postgres", retention_sweep_s=3600)
     acct = new_account(server)
     sdk = sdk_for(server, acct.api_key)
-    body = {"meeting_link": "https://zoom.us/j/1", "recording_config": {"simulated": {"duration_s": 1}, "retention": 0.002}}
+    # The other process is up before the bot is handed in, and the retention (18 s from hand-in)
+    # leaves a loaded machine time to fetch it at least once before it ends.
+    other = OtherProcess(second_api(server), acct.api_key)
+    body = {"meeting_link": "https://zoom.us/j/1", "recording_config": {"simulated": {"duration_s": 1}, "retention": 0.005}}
     bot_id = sdk.bots.create(body)["bot_id"]
     wait_status(sdk, bot_id, {"Done"}, timeout=60)
     expires = datetime.fromisoformat(sdk.bots.detail(bot_id)["retention"]["expires_at"].replace("Z", "+00:00"))
-    other = OtherProcess(second_api(server), acct.api_key)
     served_until = None
     while True:
         asked = datetime.now(expires.tzinfo)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from collections.abc import Callable
 
 import httpx
@@ -13,9 +14,11 @@ import pytest
 
 from meetstore.adapters.crypto.stream import StreamDecryptionError
 from meetstore.adapters.spool.s3 import PART_BYTES, S3Spool
+from meetstore.container import runtime_token
 from meetstore.errors import SpoolUnavailable
 
 from conftest import new_account, sdk_for
+from support.bots import bot_params
 from support.moto_s3 import MotoS3, read_only, read_write, staging_policy
 from support.pipeline import artifacts, pinned_bot, storage_body, wait_done, wait_until
 from support.servers import RunningServer
@@ -159,7 +162,7 @@ def test_a_failed_upload_waits_sealed_in_staging_and_retry_or_erasure_reach_it(
     answer = httpx.post(
         f"{server.api}/bots/{retried.bot_id}/retry_uploads", headers={"Authorization": f"Token {acct.api_key}"}, timeout=30
     )
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code == 202 and answer.json() == {"retrying": 3}, answer.text
     wait_until(
         lambda: {a.state for a in artifacts(server.container, retried.bot_id).values()} == {"uploaded"}, 60, "the retry"
     )
@@ -174,3 +177,40 @@ def test_a_failed_upload_waits_sealed_in_staging_and_retry_or_erasure_reach_it(
     assert spooled == {"spool:audio.mp3": "deleted", "spool:chat.json": "deleted", "spool:manifest.json": "deleted"}
     assert receipt["spool_key"] == "destroyed" and receipt["status"] == "deleted"
     assert moto.keys(staging, f"staging/{erased.bot_id}/") == []
+
+
+def test_a_body_cut_short_keeps_nothing_in_staging(make_server: Callable[..., RunningServer], moto: MotoS3) -> None:
+    """Over HTTP, through the ingest API: 9 MiB of a declared 20 arrive (one part sent, a
+    multipart upload open), then the runtime goes away. Nothing stays in staging."""
+    staging = moto.make_bucket()
+    access, secret = moto.make_user(staging_policy(staging, "staging"))
+    server = make_server(
+        "sqlite",
+        bot_runtime="external",
+        upload_worker=False,
+        spool=f"s3://{staging}/staging",
+        spool_s3_endpoint_url=moto.endpoint,
+        spool_s3_access_key_id=access,
+        spool_s3_secret_access_key=secret,
+    )
+    bot_id = sdk_for(server, new_account(server).api_key).bots.create(bot_params(1.0))["bot_id"]
+    claim = httpx.post(
+        f"{server.url}/internal/v1/bots/{bot_id}/claim",
+        headers={"Authorization": f"Bearer {runtime_token(server.container.settings)}"},
+        timeout=30,
+    )
+    token = claim.json()["runtime_credential"]
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        head = (
+            f"PUT /internal/v1/bots/{bot_id}/files/audio.mp3 HTTP/1.1\r\n"
+            f"Host: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Length: {20 * 1024 * 1024}\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        sent = 0
+        while sent < 9 * 1024 * 1024:
+            sock.sendall(os.urandom(1024 * 1024))
+            sent += 1024 * 1024
+        wait_until(lambda: bool(moto.admin.list_multipart_uploads(Bucket=staging).get("Uploads")), 30, "a part sent")
+    wait_until(lambda: not moto.admin.list_multipart_uploads(Bucket=staging).get("Uploads"), 30, "the receipt aborted")
+    assert moto.keys(staging, "staging/") == []
+    assert server.container.spool.names(bot_id) == []

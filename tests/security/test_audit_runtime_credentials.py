@@ -32,7 +32,8 @@ def _as(credential: str) -> dict[str, str]:
 
 
 def test_finding_6_a_bots_credential_speaks_for_that_bot_only(make_server: Callable[..., RunningServer]) -> None:
-    server = make_server("sqlite", bot_runtime="external", upload_worker=False, runtime_stale_after_s=1.0)
+    # A claim lapses after 4 s unseen: wide enough that a loaded machine never lapses it mid-test.
+    server = make_server("sqlite", bot_runtime="external", upload_worker=False, runtime_stale_after_s=4.0)
     a_bot = sdk_for(server, new_account(server, "a").api_key).bots.create(bot_params())["bot_id"]
     b_bot = sdk_for(server, new_account(server, "b").api_key).bots.create(bot_params())["bot_id"]
     base = f"{server.url}/internal/v1/bots"
@@ -78,7 +79,7 @@ def test_finding_6_a_bots_credential_speaks_for_that_bot_only(make_server: Calla
     assert all(a_cred.encode() not in p.read_bytes() for p in db.parent.glob(db.name + "*"))
 
     # The runtime dies: once its claim lapses, a new claim gets a new credential, and the old one stops.
-    time.sleep(1.5)
+    time.sleep(4.5)
     reclaimed = _claim(server, a_bot)
     assert reclaimed.status_code == 200, reclaimed.text
     new_cred = reclaimed.json()["runtime_credential"]

@@ -174,12 +174,15 @@ async def put_file(
             )
     except ClientDisconnect:
         # The runtime went away mid-upload: the partial file is dropped; nobody reads this answer.
-        writer.abort()
+        await run_in_threadpool(writer.abort)  # on a staging bucket, an abort is an S3 call
         return JSONResponse(
             {"message": "The upload was cut off; nothing was kept.", "code": "upload_incomplete"},
             status_code=400,
         )
-    except BaseException:
+    except Exception:
+        await run_in_threadpool(writer.abort)
+        raise
+    except BaseException:  # cancelled: no awaiting any more
         writer.abort()
         raise
     saved = await run_in_threadpool(ingest.finish_file, writer)
