@@ -95,10 +95,13 @@ class HandInService:
         bot.stopped in one transaction; a second call changes nothing and answers the same."""
         bot_id = bot_id_of(bot_id)
         with self._tx.read() as tx:
-            account_id = the_bot(tx, bot_id).account_id
+            found = the_bot(tx, bot_id)
+            hands_in = found.pin_kind is None and found.deletion_requested_at is None
+            hands_in = hands_in and BotStatus(found.status) not in NEVER_ADMITTED
         # Made (when the bot sent no file) before the row is locked: on SQLite a second writer
-        # inside this transaction would wait for it.
-        key = self._keys.data_key(account_id, bot_id, create=True)
+        # inside this transaction would wait for it. Never for a bot that will not be handed in
+        # (an erased bot's key stays destroyed).
+        key = self._keys.data_key(found.account_id, bot_id, create=True) if hands_in else b""
         with self._tx.write() as tx:
             bot = the_bot(tx, bot_id, lock=True)
             if bot.pin_kind is not None or bot.deletion_requested_at is not None:
