@@ -93,3 +93,42 @@ def test_another_key_or_another_name_does_not_open_it() -> None:
         decrypt_bytes(KEY, "video.mp4", blob)
     with pytest.raises(StreamDecryptionError):
         decrypt_bytes(KEY, "audio.mp3", b"plain bytes, not a sealed stream")
+
+
+class _Counted:
+    """A read_at that counts its calls (each is a ranged GET of a staged object)."""
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob, self.calls = blob, 0
+
+    def __call__(self, offset: int, length: int) -> bytes:
+        self.calls += 1
+        return self.blob[offset : offset + length]
+
+
+def test_a_file_of_one_run_is_read_once_by_a_reader_and_its_clones() -> None:
+    data = os.urandom(3 * CHUNK + 5)
+    source = _Counted(_seal_in_pieces(data, CHUNK))
+    reader = DecryptingReader(KEY, "audio.mp3", source, len(source.blob), run_chunks=4)
+    clone = reader.clone()
+    assert clone.read() == data
+    assert reader.read(10) == data[:10]
+    assert source.calls == 1
+
+
+def test_a_larger_file_reads_its_header_then_a_run_at_a_time() -> None:
+    data = os.urandom(9 * CHUNK)
+    source = _Counted(_seal_in_pieces(data, CHUNK))
+    reader = DecryptingReader(KEY, "audio.mp3", source, len(source.blob), run_chunks=4)
+    assert reader.read() == data
+    assert source.calls == 1 + 3
+    assert reader.clone().read(CHUNK) == data[:CHUNK]
+    assert source.calls == 1 + 3 + 1  # the clone reads no header again
+
+
+def test_a_whole_file_cut_short_is_still_refused() -> None:
+    blob = _seal_in_pieces(os.urandom(CHUNK + 9), CHUNK)
+    stated = len(blob)
+    cut = blob[: stated - 4]
+    with pytest.raises(StreamDecryptionError):
+        DecryptingReader(KEY, "audio.mp3", lambda o, n: cut[o : o + n], stated).read()

@@ -133,14 +133,23 @@ class DecryptingReader(io.RawIOBase):
         *,
         run_chunks: int = RUN_CHUNKS,
         keep_chunks: int = RUN_CHUNKS,
+        opened: tuple[bytes, bytes | None] | None = None,
     ) -> None:
         """`run_chunks`: chunks fetched by one `read_at`; `keep_chunks`: how much of what it read
         last the reader keeps, for a read again after a seek back. Small for a file (a pread is
-        cheap); for a staged object a run is a ranged GET, and a part is kept."""
+        cheap); for a staged object a run is a ranged GET, and a part is kept. `opened`: the
+        header and (for a file of one run) the whole ciphertext another reader already read."""
         super().__init__()
         self._read_at = read_at
         self._on_close = on_close
-        header = read_at(0, HEADER_BYTES) if ciphertext_bytes >= HEADER_BYTES else b""
+        if opened is None:
+            # A file of one run (most artifacts: chat, transcripts, screenshots) is read whole,
+            # header included, in one read_at: one ranged GET of a staged object, not two.
+            whole = ciphertext_bytes <= HEADER_BYTES + run_chunks * (CHUNK + TAG)
+            first = read_at(0, ciphertext_bytes if whole else HEADER_BYTES) if ciphertext_bytes >= HEADER_BYTES else b""
+            opened = (first[:HEADER_BYTES], first if whole and len(first) == ciphertext_bytes else None)
+        header, self._whole = opened
+        self._header = header
         if len(header) != HEADER_BYTES or not header.startswith(MAGIC):
             raise StreamDecryptionError("not a sealed meetstore stream")
         self._prefix = header[4 : 4 + _PREFIX_BYTES]
@@ -164,7 +173,13 @@ class DecryptingReader(io.RawIOBase):
         share: a pread, or a ranged GET through a thread-safe client). Closing it closes nothing
         of this one."""
         return DecryptingReader(
-            self._key, self._name, self._read_at, self._sealed, run_chunks=self._run_chunks, keep_chunks=self._keep
+            self._key,
+            self._name,
+            self._read_at,
+            self._sealed,
+            run_chunks=self._run_chunks,
+            keep_chunks=self._keep,
+            opened=(self._header, self._whole),
         )
 
     def close(self) -> None:
@@ -210,7 +225,7 @@ class DecryptingReader(io.RawIOBase):
         step = self._chunk + TAG
         start = HEADER_BYTES + first * step
         end = min(HEADER_BYTES + (last + 1) * step, ciphertext_size(self.size, self._chunk))
-        raw = self._read_at(start, end - start)
+        raw = self._whole[start:end] if self._whole is not None else self._read_at(start, end - start)
         if len(raw) != end - start:
             raise StreamDecryptionError("the sealed stream was cut short")
         out = []
