@@ -80,11 +80,13 @@ def free_port() -> int:
         return port
 
 
-def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen[Any] | None = None) -> None:
+def wait_http(
+    url: str, timeout: float = 60.0, proc: subprocess.Popen[Any] | None = None, verify: str | bool = True
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            httpx.get(url, timeout=1.0)
+            httpx.get(url, timeout=1.0, verify=verify)
             return
         except httpx.HTTPError:
             if proc is not None and proc.poll() is not None:
@@ -120,22 +122,64 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def self_signed_tls(folder: Path) -> Path:
+    """A certificate (and its key, `key.pem` beside it) for 127.0.0.1, valid for a day: an
+    https endpoint that clients trust through `AWS_CA_BUNDLE` (real S3 is https, and botocore
+    sends a streamed part's checksum as a trailer only there: one pass over each part)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return folder / "cert.pem"
+
+
 class Moto:
     """`moto_server` as its own process (IAM checks off: the default)."""
 
-    def __init__(self, port: int | None = None, *, tmpdir: Path | None = None) -> None:
-        """`tmpdir`: where moto spills object bodies (its TMPDIR)."""
+    def __init__(self, port: int | None = None, *, tmpdir: Path | None = None, tls: Path | None = None) -> None:
+        """`tmpdir`: where moto spills object bodies (its TMPDIR). `tls`: a `self_signed_tls`
+        certificate to serve https with."""
         self.port = port or free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.tmpdir = tmpdir
         env = {**os.environ, "TMPDIR": str(tmpdir)} if tmpdir is not None else None
+        ssl = ["-c", str(tls), "-k", str(tls.parent / "key.pem")] if tls is not None else []
         self.proc = subprocess.Popen(
-            [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port), *ssl],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,
         )
-        wait_http(f"{self.endpoint}/moto-api/", proc=self.proc)
+        wait_http(f"{self.endpoint}/moto-api/", proc=self.proc, verify=self.verify)
+
+    @property
+    def verify(self) -> str | bool:
+        return str(self.tls) if self.tls is not None else True
 
     def client(self, **config: Any) -> Any:
         import boto3
@@ -147,12 +191,13 @@ class Moto:
             endpoint_url=self.endpoint,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
+            verify=self.verify,
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, **config),
         )
 
     def reset(self) -> None:
         """Wipe moto's state (its memory grows with what it stores)."""
-        httpx.post(f"{self.endpoint}/moto-api/reset", timeout=60)
+        httpx.post(f"{self.endpoint}/moto-api/reset", timeout=60, verify=self.verify)
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -167,13 +212,13 @@ class Moto:
         """A fresh moto process on the same port: no state, and no memory left over from the
         objects of earlier runs (a reset empties moto but its process stays as large)."""
         self.stop()
-        fresh = Moto(self.port, tmpdir=self.tmpdir)
+        fresh = Moto(self.port, tmpdir=self.tmpdir, tls=self.tls)
         self.proc = fresh.proc
 
 
 @contextlib.contextmanager
-def moto_server(*, tmpdir: Path | None = None) -> Iterator[Moto]:
-    moto = Moto(tmpdir=tmpdir)
+def moto_server(*, tmpdir: Path | None = None, tls: Path | None = None) -> Iterator[Moto]:
+    moto = Moto(tmpdir=tmpdir, tls=tls)
     try:
         yield moto
     finally:

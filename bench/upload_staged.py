@@ -6,7 +6,9 @@ processes.
 
     make bench-upload_staged    # or: .venv/bin/python -m bench.upload_staged [--size-mb 2048] [--rounds 2]
 
-- The destination is moto (`moto_server`, IAM checks off, restarted before every seat, spilling
+- The destination is moto over https (`moto_server` with a self-signed certificate the clients
+  trust through `AWS_CA_BUNDLE`, as S3 is https: botocore then sends a part's checksum as a
+  trailer, one pass over the part; IAM checks off, restarted before every seat, spilling
   to /dev/shm as in bench/upload.py): the platform store `s3://bench/platform` (the worker's path
   to it is the customer bucket's but for which client signs; a customer bucket on moto would need
   IAM checks, which cost the server more than the bytes). The staging bucket
@@ -52,6 +54,7 @@ from bench.common import (
     note,
     pg_database,
     recording_bot,
+    self_signed_tls,
     serve,
     settings_from_env,
     start_worker,
@@ -149,7 +152,7 @@ def run(size_mb: int = 2048, rounds: int = 2) -> None:
         temp_dir("upload-staged") as work,
         moto_spill_dir(2 * size_mb) as spill,
         pg_database("upload_staged") as url,
-        moto_server(tmpdir=spill) as moto,
+        moto_server(tmpdir=spill, tls=self_signed_tls(work / "tls")) as moto,
         tempfile.TemporaryDirectory(prefix="meetstore-bench-staging-", dir="/dev/shm") as staging_root,
         rclone_staging(Path(staging_root)) as staging_endpoint,
     ):
@@ -167,6 +170,7 @@ def run(size_mb: int = 2048, rounds: int = 2) -> None:
             spool_s3_secret_access_key="testing",
             rate_limit_per_minute=100000,
         )
+        env["AWS_CA_BUNDLE"] = str(moto.tls)
         from meetstore.adapters.db.migrate import upgrade
         from meetstore.container import build_container
 

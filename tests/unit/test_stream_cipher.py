@@ -132,3 +132,19 @@ def test_a_whole_file_cut_short_is_still_refused() -> None:
     cut = blob[: stated - 4]
     with pytest.raises(StreamDecryptionError):
         DecryptingReader(KEY, "audio.mp3", lambda o, n: cut[o : o + n], stated).read()
+
+
+def test_a_part_is_kept_only_once_the_files_readers_read_again() -> None:
+    data = os.urandom(12 * CHUNK)
+    source = _Counted(_seal_in_pieces(data, CHUNK))
+    reader = DecryptingReader(KEY, "audio.mp3", source, len(source.blob), run_chunks=2, keep_chunks=8)
+    calls = source.calls
+    assert reader.read(8 * CHUNK) == data[: 8 * CHUNK]  # one pass (a part sent over https)
+    reader.seek(0)
+    assert reader.read(8 * CHUNK) == data[: 8 * CHUNK]  # nothing was kept: fetched again
+    assert source.calls - calls == 8
+    clone, calls = reader.clone(), source.calls
+    for _ in range(2):  # two passes (a checksum, then the send, over http): the part is kept
+        clone.seek(0)
+        assert clone.read(8 * CHUNK) == data[: 8 * CHUNK]
+    assert source.calls - calls == 4

@@ -81,7 +81,7 @@ class ChunkEncryptor:
         self._index = 0
         self._finished = False
 
-    def _seal(self, data: bytes | bytearray, final: bool) -> bytes:
+    def _seal(self, data: bytes | bytearray | memoryview, final: bool) -> bytes:
         sealed = self._aead.encrypt(_nonce(self._prefix, self._index, final), bytes(data), self._aad)
         self._index += 1
         return sealed
@@ -89,14 +89,27 @@ class ChunkEncryptor:
     def update(self, data: bytes | bytearray | memoryview) -> bytes:
         """Ciphertext of every chunk completed by `data` (a full chunk is sealed only once more
         data follows it, because the last chunk must be sealed as final)."""
+        out = bytearray()
+        self.update_into(data, out)
+        return bytes(out)
+
+    def update_into(self, data: bytes | bytearray | memoryview, out: bytearray) -> None:
+        """`update`, appending the ciphertext to `out` (a part being buffered for upload): the
+        full chunks of `data` are sealed where they lie, so nothing of it is copied whole."""
         if self._finished:
             raise RuntimeError("the stream is finished")
-        self._buffer += data
-        out = bytearray()
-        while len(self._buffer) > self._chunk:
-            out += self._seal(self._buffer[: self._chunk], False)
-            del self._buffer[: self._chunk]
-        return bytes(out)
+        view, pos = memoryview(data), 0
+        if self._buffer:
+            pos = min(len(view), self._chunk - len(self._buffer))
+            self._buffer += view[:pos]
+            if pos == len(view):  # nothing follows the pending chunk yet
+                return
+            out += self._seal(self._buffer, False)
+            self._buffer = bytearray()
+        while len(view) - pos > self._chunk:
+            out += self._seal(view[pos : pos + self._chunk], False)
+            pos += self._chunk
+        self._buffer += view[pos:]
 
     def finalize(self) -> bytes:
         """The last chunk, sealed as final."""
@@ -118,6 +131,13 @@ ReadAt = Callable[[int, int], bytes]
 """(offset, length) → exactly those ciphertext bytes (a ranged GET, or a pread of a file)."""
 
 
+class ReadPattern:
+    """Shared by a reader and its clones: whether any of them read a part of the file again."""
+
+    def __init__(self) -> None:
+        self.rereads = False
+
+
 class DecryptingReader(io.RawIOBase):
     """The plaintext of a sealed stream as a seekable binary file: reads fetch only the chunks
     they cover (one `read_at` per read), and every chunk is authenticated before a byte of it is
@@ -134,11 +154,13 @@ class DecryptingReader(io.RawIOBase):
         run_chunks: int = RUN_CHUNKS,
         keep_chunks: int = RUN_CHUNKS,
         opened: tuple[bytes, bytes | None] | None = None,
+        pattern: ReadPattern | None = None,
     ) -> None:
         """`run_chunks`: chunks fetched by one `read_at`; `keep_chunks`: how much of what it read
-        last the reader keeps, for a read again after a seek back. Small for a file (a pread is
-        cheap); for a staged object a run is a ranged GET, and a part is kept. `opened`: the
-        header and (for a file of one run) the whole ciphertext another reader already read."""
+        last the reader keeps once the file's readers are seen reading again what they read (a
+        seek back). Small for a file (a pread is cheap); for a staged object a run is a ranged
+        GET, and a part is kept. `opened`: the header and (for a file of one run) the whole
+        ciphertext another reader already read; `pattern`: what the file's readers have seen."""
         super().__init__()
         self._read_at = read_at
         self._on_close = on_close
@@ -163,6 +185,8 @@ class DecryptingReader(io.RawIOBase):
         self._pos = 0
         self._key, self._name, self._sealed = key, name, ciphertext_bytes
         self._run_chunks, self._keep = run_chunks, max(run_chunks, keep_chunks)
+        self._pattern = pattern if pattern is not None else ReadPattern()
+        self._furthest = 0  # chunks below this one were opened by this reader
         # The last run of chunks opened: small sequential reads (an HTTP client sending a part in
         # 8 KiB blocks, PyAV probing) cost one read_at per run, not one per chunk.
         self._run_first = -1
@@ -180,6 +204,7 @@ class DecryptingReader(io.RawIOBase):
             run_chunks=self._run_chunks,
             keep_chunks=self._keep,
             opened=(self._header, self._whole),
+            pattern=self._pattern,
         )
 
     def close(self) -> None:
@@ -210,12 +235,18 @@ class DecryptingReader(io.RawIOBase):
         wanted = last - first + 1
         if last == first:  # a small read: open the whole run it starts
             last = min(self._chunks - 1, first + self._run_chunks - 1)
+        if first < self._furthest:
+            self._pattern.rereads = True
         out = self._fetch(first, last)
+        self._furthest = max(self._furthest, last + 1)
         if self._run and first == self._run_first + len(self._run):
-            # Reading on: keep what came before, up to a part's worth, for the read passes an
-            # HTTP client makes over one part (its payload hash, its checksum, the send).
+            # Reading on: once a reader of the file went back over what it read, keep what came
+            # before, up to a part's worth. botocore makes two passes over a part sent over plain
+            # http (its checksum in a header, then the send); over https one (the checksum in a
+            # trailer), and nothing kept is then memory held for nothing.
             self._run += out
-            drop = max(0, len(self._run) - self._keep)
+            keep = self._keep if self._pattern.rereads else self._run_chunks
+            drop = max(0, len(self._run) - keep)
             self._run_first, self._run = self._run_first + drop, self._run[drop:]
         else:
             self._run_first, self._run = first, out

@@ -43,7 +43,10 @@ from meetstore.errors import S3OperationError, SpoolFileDamaged, SpoolUnavailabl
 
 log = logging.getLogger("meetstore.spool")
 
-PART_BYTES = 8 * 1024 * 1024
+PART_BYTES = 5 * 1024 * 1024
+"""S3's smallest part: what an API process holds of each file it receives. Parts grow by that
+much every 1,000 parts, so a file of the 10,000 parts S3 allows may hold 268 GiB."""
+PARTS_PER_STEP = 1000
 REMEMBERED_OBJECTS = 10_000
 POINTERS = "files"
 OBJECTS = "objects"
@@ -78,8 +81,8 @@ class S3SpoolWriter:
             raise RuntimeError("writer is closed")
         self._hash.update(data)
         self.size += len(data)
-        self._buffer += self._sealer.update(data)
-        if len(self._buffer) >= PART_BYTES:
+        self._sealer.update_into(data, self._buffer)
+        if len(self._buffer) >= PART_BYTES * (1 + len(self._parts) // PARTS_PER_STEP):
             self._send_part()
 
     def _send_part(self) -> None:
