@@ -18,7 +18,7 @@ from meetstore.config import Settings
 from meetstore.container import build_container, runtime_token
 from meetstore.errors import NotFound
 from meetstore.logging_setup import configure_logging
-from meetstore.process_memory import return_large_buffers
+from meetstore.process_memory import tune_allocator
 
 app = typer.Typer(
     help="meetstore: MeetStream-compatible media storage. Settings come from MEETSTORE_* variables.",
@@ -340,7 +340,7 @@ def local_aws(
 
 
 def main() -> None:
-    return_large_buffers()
+    tune_allocator()
     app()
 
 

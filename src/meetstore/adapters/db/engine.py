@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,19 +57,35 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         # Up to 30 connections, all of them kept once opened: with overflow connections, an API
         # process whose pool threads keep more than `pool_size` busy opens and closes a connection
         # for nearly every request.
         pool_size=30,
         max_overflow=0,
-        pool_pre_ping=True,
         pool_recycle=1800,
         pool_timeout=POOL_TIMEOUT_S,
         # A server that does not answer (down, firewalled) fails a connect in seconds, not minutes.
         connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
     )
+    event.listen(engine, "checkout", _refuse_if_closed_by_server)
+    return engine
+
+
+def _refuse_if_closed_by_server(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Instead of `pool_pre_ping` (a round trip before every transaction; docs/performance.md
+    has what it cost): a pooled connection is idle, so the server has nothing to say on it
+    unless it has closed it (a restart, an idle timeout, a terminated backend), and then its
+    socket is readable. Such a connection is refused here without a round trip; SQLAlchemy's pool
+    then opens a fresh one in its place (DisconnectionError in a checkout handler, documented).
+    A connection lost without a word (a network cut) fails its first statement instead: that
+    unit of work is Unavailable (503, or retried by a worker), and the pool drops every
+    connection older than the failure."""
+    poller = select.poll()
+    poller.register(dbapi_conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 class Database:
