@@ -34,9 +34,8 @@ CHUNK = 64 * 1024
 TAG = 16
 HEADER_BYTES = 16
 RUN_CHUNKS = 16
-"""Chunks fetched by one `read_at` of a file (1 MiB)."""
-STAGED_RUN_CHUNKS = 32
-"""Chunks fetched by one ranged GET of a staged object (2 MiB: a GET costs ~13 ms of overhead)."""
+"""Chunks fetched by one `read_at` (1 MiB): a pread of a file, or a ranged GET of a staged
+object (2 MiB runs were no faster through staging and held 4-6 MiB more in a worker)."""
 PART_CHUNKS = 128
 """8 MiB (an upload part, the default chunk size): what a reader of a staged file keeps, so the
 HTTP client's passes over one part (payload hash, checksum, send) fetch and open it once."""
@@ -256,7 +255,8 @@ class DecryptingReader(io.RawIOBase):
         step = self._chunk + TAG
         start = HEADER_BYTES + first * step
         end = min(HEADER_BYTES + (last + 1) * step, ciphertext_size(self.size, self._chunk))
-        raw = self._whole[start:end] if self._whole is not None else self._read_at(start, end - start)
+        # Chunks are opened where they lie (memoryviews): no copy of a run beside the one read.
+        raw = memoryview(self._whole)[start:end] if self._whole is not None else memoryview(self._read_at(start, end - start))
         if len(raw) != end - start:
             raise StreamDecryptionError("the sealed stream was cut short")
         out = []

@@ -29,7 +29,6 @@ from typing import Any
 
 from meetstore.adapters.crypto.stream import (
     PART_CHUNKS,
-    STAGED_RUN_CHUNKS,
     ChunkEncryptor,
     DecryptingReader,
     decrypt_bytes,
@@ -288,7 +287,7 @@ class S3Spool:
             raise FileNotFoundError(name)
         object_key = doc["object"]
         return DecryptingReader(
-            key, name, lambda off, n: self._read_range(object_key, off, n), doc["sealed"], run_chunks=STAGED_RUN_CHUNKS, keep_chunks=PART_CHUNKS
+            key, name, lambda off, n: self._read_range(object_key, off, n), doc["sealed"], keep_chunks=PART_CHUNKS
         )
 
     def exists(self, bot_id: str, name: str) -> bool:
