@@ -11,6 +11,7 @@ from s3transfer.manager import TransferManager
 
 from meetstore.adapters.s3 import deletion
 from meetstore.adapters.s3.errors import translate
+from meetstore.adapters.s3.presign import Presigner
 from meetstore.adapters.s3.upload import MultipartCallback, abort_multipart, abort_open_uploads, upload_stream
 from meetstore.domain.cancel import CancelToken
 from meetstore.domain.erasure import ObjectOutcome
@@ -38,14 +39,17 @@ class S3Bucket:
         region: str,
         extra_put_args: dict[str, str] | None = None,
         manager: TransferManager | None = None,
+        presigner: Presigner | None = None,
     ) -> None:
         """`manager`: the client's TransferManager, for streamed uploads (validation probes,
-        which write small objects only, need none)."""
+        which write small objects only, need none). `presigner`: the client's for this bucket
+        (kept with the client; without one, botocore signs every URL)."""
         self._client = client
         self._bucket = bucket
         self._region = region
         self.extra_put_args: dict[str, str] = dict(extra_put_args or {})
         self._manager = manager
+        self._presigner = presigner or Presigner(client, bucket, None)
 
     @property
     def bucket(self) -> str:
@@ -71,10 +75,7 @@ class S3Bucket:
         return self._manager
 
     def presign_get(self, key: str, expires_in: int) -> str:
-        url: str = self._client.generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
-        )
-        return url
+        return self._presigner.url(key, expires_in)
 
     def head_bucket(self) -> None:
         try:

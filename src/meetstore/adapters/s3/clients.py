@@ -1,7 +1,8 @@
 """boto3 clients: one per (account, configuration version), built from one shared Session.
 
 Credentials reach this module sealed (`SealedCredentials`) or as `SecretStr`; they are opened
-here, at the moment a client is built, and live on only inside that client.
+here, at the moment a client is built, and live on only inside that client and its presigners
+(`presign.Presigner`, which signs download URLs with them).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from typing import Any
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
+from botocore.credentials import Credentials as BotoCredentials
 from pydantic import SecretStr
 from s3transfer.manager import TransferManager
 
 from meetstore.adapters.s3.bucket import S3Bucket
 from meetstore.adapters.s3.egress import EgressGuard
+from meetstore.adapters.s3.presign import Presigner
 from meetstore.adapters.s3.upload import new_manager
 from meetstore.domain.ports import SecretBox
 from meetstore.domain.storage_target import (
@@ -109,9 +112,10 @@ class S3ClientFactory:
             ),
         }
 
-    def _build(self, target: S3Target, config: Config) -> tuple[Any, float]:
-        """A client for `target`, and the monotonic time after which it must be rebuilt (the
-        temporary credentials of an assumed role run out; static keys never do)."""
+    def _build(self, target: S3Target, config: Config) -> tuple[Any, float, Any | None]:
+        """A client for `target`, the monotonic time after which it must be rebuilt (the
+        temporary credentials of an assumed role run out; static keys never do), and its
+        credentials for the presigners (None when the session's chain has none)."""
         keys = self._keys(target.credentials)
         renew_at = math.inf
         if isinstance(target.credentials, RoleCredentials):
@@ -124,7 +128,12 @@ class S3ClientFactory:
             client = self._session.client(
                 "s3", region_name=target.region, endpoint_url=target.endpoint_url, config=config, **keys
             )
-        return client, renew_at
+            credentials = (
+                BotoCredentials(keys["aws_access_key_id"], keys["aws_secret_access_key"], keys.get("aws_session_token"))
+                if keys
+                else self._session.get_credentials()  # what a client built without keys signs with
+            )
+        return client, renew_at, credentials
 
     def client(self, target: S3Target) -> Any:
         """The cached client for `target.cache_key` (built on first use, and again once the
@@ -140,6 +149,7 @@ class S3ClientFactory:
             region=target.region,
             extra_put_args=extra_put_args,
             manager=cached.manager(self._transfer),
+            presigner=cached.presigner(target.bucket),
         )
 
     def cached_bucket(self, target: S3Target, *, extra_put_args: dict[str, str] | None = None) -> S3Bucket | None:
@@ -157,6 +167,7 @@ class S3ClientFactory:
             region=target.region,
             extra_put_args=extra_put_args,
             manager=cached.manager(self._transfer),
+            presigner=cached.presigner(target.bucket),
         )
 
     def _cached(self, target: S3Target) -> _Cached:
@@ -166,7 +177,7 @@ class S3ClientFactory:
             if cached is not None and now < cached.renew_at:
                 self._cache.move_to_end(target.cache_key)
                 return cached
-        client, renew_at = self._build(
+        client, renew_at, credentials = self._build(
             target,
             self._config(
                 target.endpoint_url,
@@ -178,7 +189,7 @@ class S3ClientFactory:
         with self._lock:
             cached = self._cache.get(target.cache_key)
             if cached is None or not now < cached.renew_at:
-                self._cache[target.cache_key] = cached = _Cached(client, renew_at)
+                self._cache[target.cache_key] = cached = _Cached(client, renew_at, credentials)
             self._cache.move_to_end(target.cache_key)
             while len(self._cache) > self._cache_size:
                 # Uploads still running through a dropped entry keep its client and manager; once
@@ -189,13 +200,22 @@ class S3ClientFactory:
     def own_bucket(self, target: S3Target) -> S3Bucket:
         """A bucket with a client and TransferManager of its own, for the life of the process
         (the platform store: held for good, it must not depend on a cache entry)."""
-        client = self.own_client(target)
-        return S3Bucket(client, target.bucket, region=target.region, manager=new_manager(client, self._transfer))
+        client, credentials = self._own(target)
+        return S3Bucket(
+            client,
+            target.bucket,
+            region=target.region,
+            manager=new_manager(client, self._transfer),
+            presigner=Presigner(client, target.bucket, credentials),
+        )
 
     def own_client(self, target: S3Target) -> Any:
         """A client of meetstore's own (the platform store, the staging spool) for the process's
         life, with the platform's timeouts and retries."""
-        client, _renew_at = self._build(
+        return self._own(target)[0]
+
+    def _own(self, target: S3Target) -> tuple[Any, Any | None]:
+        client, _renew_at, credentials = self._build(
             target,
             self._config(
                 target.endpoint_url,
@@ -205,11 +225,11 @@ class S3ClientFactory:
                 customer=False,
             ),
         )
-        return client
+        return client, credentials
 
     def one_off_client(self, target: S3Target, *, timeout_s: float) -> Any:
         """An uncached client for validation: short timeouts, no retries."""
-        client, _renew_at = self._build(
+        client, _renew_at, _credentials = self._build(
             target,
             self._config(target.endpoint_url, connect=min(5.0, timeout_s), read=timeout_s, attempts=1),
         )
@@ -223,13 +243,23 @@ class S3ClientFactory:
 
 
 class _Cached:
-    """A cached client, when it must be rebuilt, and its TransferManager (made on first upload)."""
+    """A cached client, when it must be rebuilt, its TransferManager (made on first upload) and
+    its presigners (one per bucket, made on first fetch)."""
 
-    def __init__(self, client: Any, renew_at: float) -> None:
+    def __init__(self, client: Any, renew_at: float, credentials: Any | None) -> None:
         self.client = client
         self.renew_at = renew_at
+        self._credentials = credentials
         self._manager: TransferManager | None = None
+        self._presigners: dict[str, Presigner] = {}
         self._lock = threading.Lock()
+
+    def presigner(self, bucket: str) -> Presigner:
+        with self._lock:
+            presigner = self._presigners.get(bucket)
+            if presigner is None:
+                presigner = self._presigners[bucket] = Presigner(self.client, bucket, self._credentials)
+            return presigner
 
     def manager(self, config: TransferConfig) -> TransferManager:
         with self._lock:
