@@ -59,7 +59,8 @@ def change_loop() -> Hook:
 
 
 def audit_loop() -> Hook:
-    """Write buffered url.issued entries every `audit_flush_s`, and what is left at shutdown."""
+    """Write buffered url.issued entries every `audit_flush_s` (sooner once `audit_flush_batch` are
+    waiting), and what is left at shutdown."""
 
     def start(container: Container) -> Callable[[], None]:
         from meetstore.worker.audit import AuditFlusher

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     """How long audit entries are kept."""
     audit_flush_s: float = Field(default=1.0, gt=0, le=60)
     """How often buffered url.issued entries are written (what a killed process can lose)."""
+    audit_flush_batch: int = Field(default=256, ge=1, le=100_000)
+    """How many buffered url.issued entries are written at once, sooner than `audit_flush_s`: each
+    flush pauses the requests in flight of its process for as long as it holds the GIL."""
     role_principal_arn: str | None = None
     """The AWS principal meetstore assumes customer roles as (named in iam_policy's trust policy)."""
 

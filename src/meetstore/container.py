@@ -168,7 +168,7 @@ def build_container(settings: Settings | None = None, *, resolver: Resolver | No
     )
     platform = build_platform_store(settings, s3)
     tx = SqlTransactions(db)
-    audit = AuditTrail(tx)
+    audit = AuditTrail(tx, flush_batch=settings.audit_flush_batch)
     spool = build_spool(settings, s3)
     keys = SpoolKeyService(tx, box, AesKeyWrap(), SystemClock())
     stores = ObjectStores(s3, platform)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from meetstore.domain.audit import GENESIS, AuditEntry, chain
+from meetstore.domain.audit import GENESIS, AuditEntry, EncodedEntry, chain
 from meetstore.domain.ports import MultipartCleanup, SpoolFile
 from meetstore.domain.read_queries import BotWithArtifact
 from meetstore.domain.records import BotRecord
@@ -289,7 +289,7 @@ class Audit:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def append(self, account_id: str, entries: Sequence[AuditEntry]) -> int:
+    def append(self, account_id: str, entries: Sequence[AuditEntry | EncodedEntry]) -> int:
         account = self._db.accounts.get(account_id)
         if account is None or not entries:
             return 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from meetstore.domain.audit import AuditEntry
+from meetstore.domain.audit import AuditEntry, EncodedEntry
 from meetstore.domain.process_queries import ChangeQueries, HeartbeatQueries, SpoolKeyQueries
 from meetstore.domain.records import (
     AccountRecord,
@@ -291,7 +291,7 @@ class ErasureQueries(Protocol):
 
 
 class AuditQueries(Protocol):
-    def append(self, account_id: str, entries: Sequence[AuditEntry]) -> int:
+    def append(self, account_id: str, entries: Sequence[AuditEntry | EncodedEntry]) -> int:
         """Chain and store `entries` after the account's head (its row locked); 0 if it is gone."""
         ...
 

@@ -3,8 +3,10 @@
 Actions that change something are recorded in the transaction that makes the change (`record`),
 so an entry exists exactly when the change does. `url.issued` is different: it happens on the
 fetch path, which must not wait for a database write, so it goes to an in-memory buffer that a
-background thread flushes every `audit_flush_s` (and at shutdown). A process killed outright loses
-at most that much of it; a flush that fails keeps the entries for the next one.
+background thread flushes every `audit_flush_s`, or as soon as `audit_flush_batch` entries are
+waiting (and at shutdown). A process killed outright loses at most that much of it; a flush that
+fails keeps the entries for the next one. Batches stay small because the flush shares the GIL with
+the event loop: each batch is a pause for every request in flight (docs/performance.md).
 
 Who acted comes from `ACTOR`, which the API's authentication sets for the request; work the
 platform does itself (a retention sweep, the command line) has `SYSTEM` as its actor.
@@ -20,7 +22,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from meetstore.domain.audit import SYSTEM, Actor, AuditEntry
+from meetstore.domain.audit import SYSTEM, Actor, AuditEntry, EncodedEntry, encode
 from meetstore.domain.clock import SystemClock
 from meetstore.domain.repositories import Transaction, Transactions
 from meetstore.errors import Unavailable
@@ -32,6 +34,8 @@ ACTOR: ContextVar[Actor] = ContextVar("meetstore_audit_actor", default=SYSTEM)
 
 MAX_BUFFERED = 200_000
 """url.issued entries kept while the database is down; beyond it the oldest are dropped (logged)."""
+FLUSH_BATCH = 256
+"""How many buffered url.issued entries make a flush due before its interval is up."""
 
 
 def entry(
@@ -48,12 +52,14 @@ def entry(
 
 
 class AuditTrail:
-    def __init__(self, tx: Transactions, clock: SystemClock | None = None) -> None:
+    def __init__(self, tx: Transactions, clock: SystemClock | None = None, *, flush_batch: int = FLUSH_BATCH) -> None:
         self._tx = tx
         self._clock = clock or SystemClock()
         self._lock = threading.Lock()
-        self._buffer: deque[tuple[str, AuditEntry]] = deque()
+        self._buffer: deque[tuple[str, EncodedEntry]] = deque()
         self._dropped = 0
+        self._flush_batch = max(1, flush_batch)
+        self._due = threading.Event()
 
     # --- in the caller's transaction ---------------------------------------------------------------
     def record(
@@ -103,18 +109,34 @@ class AuditTrail:
             detail["collection"] = collection
         if count is not None:
             detail["count"] = count
-        item = (account_id, entry("url.issued", self._clock.now(), bot_id=bot_id, detail=detail))
+        item = (account_id, encode(entry("url.issued", self._clock.now(), bot_id=bot_id, detail=detail)))
         with self._lock:
             self._buffer.append(item)
             if len(self._buffer) > MAX_BUFFERED:
                 self._buffer.popleft()
                 self._dropped += 1
+            due = len(self._buffer) >= self._flush_batch
+        if due:
+            self._due.set()
 
-    def flush(self) -> int:
-        """Write what is buffered, one transaction per flush; on failure keep it for the next."""
+    def wait_until_due(self, timeout_s: float) -> None:
+        """Until a batch of url.issued entries is buffered, `wake` is called, or `timeout_s`."""
+        if self.buffered < self._flush_batch:
+            self._due.wait(timeout_s)
+        self._due.clear()
+
+    def wake(self) -> None:
+        self._due.set()
+
+    def flush(self, *, batch: bool = False) -> int | None:
+        """Write what is buffered (`batch`: at most one batch of it, the oldest), in one
+        transaction: how many entries; None when it failed and kept them for the next."""
         with self._lock:
-            items = list(self._buffer)
-            self._buffer.clear()
+            if batch and len(self._buffer) > self._flush_batch:
+                items = [self._buffer.popleft() for _ in range(self._flush_batch)]
+            else:
+                items = list(self._buffer)
+                self._buffer.clear()
             dropped, self._dropped = self._dropped, 0
         if dropped:
             log.error(
@@ -123,7 +145,7 @@ class AuditTrail:
             )
         if not items:
             return 0
-        by_account: dict[str, list[AuditEntry]] = defaultdict(list)
+        by_account: dict[str, list[EncodedEntry]] = defaultdict(list)
         for account_id, e in items:
             by_account[account_id].append(e)
         try:
@@ -137,7 +159,7 @@ class AuditTrail:
                 )
             with self._lock:
                 self._buffer.extendleft(reversed(items))
-            return 0
+            return None
         return len(items)
 
     @property

@@ -15,18 +15,22 @@ log = logging.getLogger("meetstore.audit")
 class AuditFlusher:
     def __init__(self, audit: AuditTrail, interval_s: float) -> None:
         self._audit = audit
+        self._interval_s = interval_s
         self._halt = threading.Event()
         self._loop = SupervisedLoop("audit-flush", self._flush, interval_s=interval_s, stop=self._halt)
 
     def _flush(self) -> bool:
-        self._audit.flush()
-        return False  # one write per interval: the entries of a busy second go together
+        self._audit.wait_until_due(self._interval_s)  # the interval, or sooner once a batch waits
+        if not self._halt.is_set() and self._audit.flush(batch=True) is None:
+            self._halt.wait(self._interval_s)  # kept for the next try, a whole interval away
+        return True  # the waits above are the loop's pause
 
     def start(self) -> None:
         self._loop.start()
 
     def stop(self) -> None:
         self._halt.set()
+        self._audit.wake()
         self._loop.join(timeout=5)
         self._audit.flush()
         if self._audit.buffered:
