@@ -1,7 +1,7 @@
 """Presigned URLs checked by a server that verifies them: `rclone serve s3` (moto verifies no
-presigned signature; TESTING.md). meetstore signs download URLs itself once botocore has shown it
-a bucket's URL shape (adapters/s3/presign.py): every fetched URL downloads the exact bytes, and a
-URL changed in its key, its expiry or its signature is refused.
+presigned signature; TESTING.md). Download URLs are signed through the bucket's URL shape, learnt
+once from botocore (adapters/s3/presign.py): every fetched URL downloads the exact bytes, and a URL
+changed in its key, its expiry or its signature is refused.
 """
 
 from __future__ import annotations

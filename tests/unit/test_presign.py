@@ -1,6 +1,7 @@
-"""Download URLs signed by meetstore (adapters/s3/presign.py) are the ones botocore would sign:
-byte for byte, for every URL shape a configuration can give, and for keys with any characters.
-Where botocore's shape is one the presigner does not know, botocore signs (nothing else changes).
+"""Download URLs signed through a bucket's URL shape (adapters/s3/presign.py: botocore's SigV4
+query signer, without resolving the endpoint again per URL) are the ones `generate_presigned_url`
+gives: byte for byte, for every URL shape a configuration can give, and for keys with any
+characters. Where the shape is one the presigner does not know, `generate_presigned_url` signs.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def test_urls_match_botocores_byte_for_byte(endpoint: str | None, style: str, re
     c = client(endpoint, style, region, token)
     for bucket in ("media-bucket", "dotted.bucket.name"):
         presigner = Presigner(c, bucket, Credentials("AKIAEXAMPLE", "secret/key+example", token))
-        assert presigner.local, (endpoint, bucket)
+        assert presigner.through_shape, (endpoint, bucket)
         for key in KEYS:
             for expires in (1, 600, 604800):
                 theirs, ours = same_second(c, presigner, bucket, key, expires)
@@ -95,12 +96,12 @@ def test_new_credentials_sign_with_a_new_key() -> None:
 def test_shapes_it_does_not_know_are_signed_by_botocore() -> None:
     sigv2 = client("http://127.0.0.1:9000", "path", "us-east-1", None, signature_version="s3")
     presigner = Presigner(sigv2, "media", Credentials("AKIAEXAMPLE", "secret/key+example"))
-    assert not presigner.local
+    assert not presigner.through_shape
     url = presigner.url("meetstream/audio.mp3", 600)
     assert url.startswith("http://127.0.0.1:9000/media/meetstream/audio.mp3?") and "AWSAccessKeyId=AKIAEXAMPLE" in url
     # Credentials other than the client's give other signatures: the check at build time sees it.
     mismatched = Presigner(client("http://127.0.0.1:9000", "path", "us-east-1", None), "media", Credentials("AKIAEXAMPLE", "other"))
-    assert not mismatched.local
+    assert not mismatched.through_shape
     keyless = Presigner(client("http://127.0.0.1:9000", "path", "us-east-1", None), "media", None)
-    assert not keyless.local and "X-Amz-Signature=" in keyless.url("k", 60)
+    assert not keyless.through_shape and "X-Amz-Signature=" in keyless.url("k", 60)
     assert "secret" not in repr(presigner) and "AKIA" not in repr(presigner)

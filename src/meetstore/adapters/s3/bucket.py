@@ -43,7 +43,7 @@ class S3Bucket:
     ) -> None:
         """`manager`: the client's TransferManager, for streamed uploads (validation probes,
         which write small objects only, need none). `presigner`: the client's for this bucket
-        (kept with the client; without one, botocore signs every URL)."""
+        (kept with the client; without one, `generate_presigned_url` signs every URL)."""
         self._client = client
         self._bucket = bucket
         self._region = region
