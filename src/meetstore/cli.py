@@ -55,6 +55,8 @@ def migrate() -> None:
 def _serve(settings: Settings, *, workers: int, upload_worker: bool) -> None:
     import uvicorn
 
+    from meetstore.api.main import SERVER_OPTIONS
+
     # uvicorn starts the API processes from an import string, and each reads its Settings from
     # the environment: that is the one channel to them, and the flag is MEETSTORE_UPLOAD_WORKER.
     os.environ["MEETSTORE_UPLOAD_WORKER"] = "true" if upload_worker else "false"
@@ -65,7 +67,7 @@ def _serve(settings: Settings, *, workers: int, upload_worker: bool) -> None:
         port=settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
-        access_log=False,
+        **SERVER_OPTIONS,
     )
 
 

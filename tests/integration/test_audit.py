@@ -169,6 +169,32 @@ def test_export_prints_json_lines_and_trusted_proxies_name_the_client(make_serve
     assert time.time() - started < 120
 
 
+def test_forwarded_addresses_are_believed_only_from_trusted_proxies(make_server: Any, backend: str) -> None:
+    """Without MEETSTORE_TRUSTED_PROXIES, X-Forwarded-For is the client's own word, even from
+    127.0.0.1 (the servers run with uvicorn's options of `meetstore serve`); with a trusted proxy,
+    the client it names has its own budget of failed authentications."""
+    server = make_server(backend, auth_failures_per_minute=2)
+    acct = new_account(server)
+    forged = {"X-Forwarded-For": "203.0.113.7"}
+    saved = call(
+        server, acct.api_key, "PUT", "/admin/configs", params={"config_type": "retention"},
+        json={"type": "forever"}, headers=forged,
+    )  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    [entry] = trail(server, acct.api_key, action="retention.saved")
+    assert entry["actor"]["address"] == "127.0.0.1"
+
+    proxied = make_server(backend, trusted_proxies="127.0.0.1/32", auth_failures_per_minute=2)
+    statuses = [
+        call(proxied, "ms_not-a-key", "GET", "/ping", headers={"X-Forwarded-For": "198.51.100.1"}).status_code
+        for _ in range(4)
+    ]
+    assert statuses[:2] == [403, 403] and statuses[-1] == 429, statuses
+    # Another client behind the same proxy still gets its answer.
+    other = call(proxied, "ms_not-a-key", "GET", "/ping", headers={"X-Forwarded-For": "198.51.100.2"})
+    assert other.status_code == 403, other.text
+
+
 def datetime_of(text: str) -> Any:
     from datetime import datetime
 

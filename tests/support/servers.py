@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from meetstore.api.app import create_app
+from meetstore.api.main import SERVER_OPTIONS
 from meetstore.background import background_hooks
 from meetstore.container import Container
 
@@ -70,9 +71,7 @@ def start_server(container: Container, *, workers: bool = True) -> RunningServer
     port: int = sock.getsockname()[1]
     container.settings.public_base_url = f"http://127.0.0.1:{port}"
     app = create_app(container, background=background_hooks(with_workers=workers))
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **SERVER_OPTIONS)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, args=([sock],), name=f"uvicorn-{port}", daemon=True)
     thread.start()
