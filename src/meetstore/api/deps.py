@@ -70,16 +70,13 @@ async def current_account(request: Request) -> str:
             [{"field": "Authorization", "message": "sent more than once"}],
         )
     api_key = api_key_of(headers[0] if headers else None)
-    # Who is acting, for the audit trail of whatever this request does (services read ACTOR).
-    ACTOR.set(
-        Actor(
-            api_key_id(hash_api_key(api_key)),
-            client_address(request, container.settings.trusted_proxy_networks),
-        )
-    )
+    # Who is acting, for the audit trail of whatever this request does (services read ACTOR); the
+    # same address has the budget of failed authentications.
+    address = client_address(request, container.settings.trusted_proxy_networks)
+    ACTOR.set(Actor(api_key_id(hash_api_key(api_key)), address))
     account_id = cached_account(request.app, api_key)
     if account_id is None:
-        address = request.client.host if request.client is not None else ""
+        address = address or ""
         limits.check_address(address)
         try:
             account_id = await run_in_threadpool(container.accounts.authenticate, api_key)
@@ -88,6 +85,14 @@ async def current_account(request: Request) -> str:
             raise
     limits.take(account_id)
     return account_id
+
+
+async def caller(request: Request) -> tuple[Container, str]:
+    """The container and the account of the request, for a handler that authenticates itself (the
+    fetch endpoints, which clients poll: no dependency resolution per request); the same checks and
+    answers as `current_account`."""
+    container: Container = request.app.state.container
+    return container, await current_account(request)
 
 
 def _revalidate(accounts: AccountService, api_key: str) -> None:

@@ -2,6 +2,12 @@
 
 The handlers only translate HTTP to `FetchService` calls; every outcome (202, 403, 404) is a domain
 error raised by the service and mapped once in `api/errors.py`.
+
+These are the endpoints clients poll, so each costs no more of the framework than it must: the
+handler authenticates the request itself (`caller`) instead of through FastAPI's dependencies, each
+of which is one more resolution per request, and sends its presenter's model as JSON (`json_body`)
+instead of having FastAPI validate the model it was just built from a second time. The response
+models stay declared for the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -9,13 +15,14 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from meetstore.api.deps import AccountDep, ContainerDep
+from meetstore.api.deps import caller
 from meetstore.api.openapi import BotIdPath, Responses, TranscriptIdPath, errors, ok
 from meetstore.api.presenters import fetch as present
+from meetstore.api.presenters.json_body import json_body
 from meetstore.api.schemas.responses import (
     AudioOut,
     AudioStreamsOut,
@@ -29,10 +36,8 @@ from meetstore.domain.artifacts import ArtifactKind
 from meetstore.services.fetch import SCREENSHOTS_DEFAULT_LIMIT, SCREENSHOTS_MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["fetch"])
-# The handlers are async: a finished platform-store file the service already knows is answered on
-# the event loop (no I/O), anything else on the thread pool, where the service reads the database.
-# An async handler also has FastAPI check its response model on the loop; a sync one would pay a
-# second thread hop for that check, which costs more than a known file's answer.
+# The handlers are async: a finished file the service already knows is answered on the event loop
+# (no I/O), anything else on the thread pool, where the service reads the database or the store.
 
 OUTCOMES = errors(
     {
@@ -69,82 +74,88 @@ def _fetch(model: type[Any]) -> dict[str, Any]:
 
 
 @router.get("/bots/{bot_id}/get_audio", **_fetch(AudioOut))
-async def get_audio(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> AudioOut:
+async def get_audio(request: Request, bot_id: BotIdPath) -> Response:
+    container, account_id = await caller(request)
     answer = container.fetch.known(account_id, bot_id, ArtifactKind.AUDIO)
     if answer is None:
         answer = await run_in_threadpool(container.fetch.audio, account_id, bot_id)
-    return present.audio(answer)
+    return json_body(present.audio(answer))
 
 
 @router.get("/bots/{bot_id}/get_video", **_fetch(VideoOut))
-async def get_video(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> VideoOut:
-    return present.video(await run_in_threadpool(container.fetch.video, account_id, bot_id))
+async def get_video(request: Request, bot_id: BotIdPath) -> Response:
+    container, account_id = await caller(request)
+    return json_body(present.video(await run_in_threadpool(container.fetch.video, account_id, bot_id)))
 
 
 @router.get("/bots/{bot_id}/get_audio_streams", **_fetch(AudioStreamsOut))
-async def get_audio_streams(
-    bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep
-) -> AudioStreamsOut:
-    return present.audio_streams(await run_in_threadpool(container.fetch.audio_streams, account_id, bot_id))
+async def get_audio_streams(request: Request, bot_id: BotIdPath) -> Response:
+    container, account_id = await caller(request)
+    streams = await run_in_threadpool(container.fetch.audio_streams, account_id, bot_id)
+    return json_body(present.audio_streams(streams))
 
 
 @router.get("/bots/{bot_id}/get_recording_streams", **_fetch(AudioStreamsOut))
-async def get_recording_streams(
-    bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep
-) -> AudioStreamsOut:
+async def get_recording_streams(request: Request, bot_id: BotIdPath) -> Response:
     """Per-participant video (`recording_config.per_participant_video`), one MP4 per participant."""
-    return present.audio_streams(await run_in_threadpool(container.fetch.recording_streams, account_id, bot_id))
+    container, account_id = await caller(request)
+    streams = await run_in_threadpool(container.fetch.recording_streams, account_id, bot_id)
+    return json_body(present.audio_streams(streams))
 
 
 @router.get("/bots/{bot_id}/get_screenshots", **_fetch(ScreenshotsOut))
 async def get_screenshots(
+    request: Request,
     bot_id: BotIdPath,
-    account_id: AccountDep,
-    container: ContainerDep,
     limit: int = Query(default=SCREENSHOTS_DEFAULT_LIMIT, ge=1, le=SCREENSHOTS_MAX_LIMIT),
     cursor: str | None = Query(default=None, max_length=512),
-) -> ScreenshotsOut:
+) -> Response:
+    container, account_id = await caller(request)
     page = await run_in_threadpool(
         functools.partial(container.fetch.screenshots, account_id, bot_id, limit=limit, cursor=cursor)
     )
-    return present.screenshots(page)
+    return json_body(present.screenshots(page))
 
 
 @router.get("/bots/{bot_id}/get_chats", **_fetch(ChatsOut))
-async def get_chats(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> ChatsOut:
+async def get_chats(request: Request, bot_id: BotIdPath) -> Response:
+    container, account_id = await caller(request)
     answer = container.fetch.known(account_id, bot_id, ArtifactKind.CHAT)
     if answer is None:
         answer = await run_in_threadpool(container.fetch.chats, account_id, bot_id)
-    return present.chats(answer)
+    return json_body(present.chats(answer))
 
 
 @router.get("/bots/{bot_id}/transcriptions", **_fetch(TranscriptionsOut))
-async def get_transcriptions(
-    bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep
-) -> TranscriptionsOut:
-    return present.transcriptions(await run_in_threadpool(container.fetch.transcriptions, account_id, bot_id))
+async def get_transcriptions(request: Request, bot_id: BotIdPath) -> Response:
+    container, account_id = await caller(request)
+    urls = await run_in_threadpool(container.fetch.transcriptions, account_id, bot_id)
+    return json_body(present.transcriptions(urls))
 
 
 @router.get("/bots/{bot_id}/get_manifest", **_fetch(ManifestOut))
-async def get_manifest(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> ManifestOut:
+async def get_manifest(request: Request, bot_id: BotIdPath) -> Response:
+    container, account_id = await caller(request)
     answer = container.fetch.known(account_id, bot_id, ArtifactKind.MANIFEST)
     if answer is None:
         answer = await run_in_threadpool(container.fetch.manifest, account_id, bot_id)
-    return present.manifest(answer)
+    return json_body(present.manifest(answer))
 
 
 @router.get(
     "/bots/{bot_id}/get_participants", response_model=None, responses={**JSON_ITEMS, **INLINE_OUTCOMES}
 )
-def get_participants(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
-    return JSONResponse(container.fetch.participants(account_id, bot_id))
+async def get_participants(request: Request, bot_id: BotIdPath) -> JSONResponse:
+    container, account_id = await caller(request)
+    return JSONResponse(await run_in_threadpool(container.fetch.participants, account_id, bot_id))
 
 
 @router.get(
     "/bots/{bot_id}/get_speaker_timeline", response_model=None, responses={**JSON_ITEMS, **INLINE_OUTCOMES}
 )
-def get_speaker_timeline(bot_id: BotIdPath, account_id: AccountDep, container: ContainerDep) -> JSONResponse:
-    return JSONResponse(container.fetch.speaker_timeline(account_id, bot_id))
+async def get_speaker_timeline(request: Request, bot_id: BotIdPath) -> JSONResponse:
+    container, account_id = await caller(request)
+    return JSONResponse(await run_in_threadpool(container.fetch.speaker_timeline, account_id, bot_id))
 
 
 @router.get(
@@ -152,12 +163,14 @@ def get_speaker_timeline(bot_id: BotIdPath, account_id: AccountDep, container: C
     response_model=None,
     responses={**SEGMENTS, **INLINE_OUTCOMES},
 )
-def get_transcript(
+async def get_transcript(
+    request: Request,
     transcript_id: TranscriptIdPath,
-    account_id: AccountDep,
-    container: ContainerDep,
     raw: bool = Query(default=False),
 ) -> Response:
     """The stored transcript, byte for byte: processed segments, or the provider's raw output."""
-    data = container.fetch.transcript(account_id, transcript_id, raw=raw)
+    container, account_id = await caller(request)
+    data = await run_in_threadpool(
+        functools.partial(container.fetch.transcript, account_id, transcript_id, raw=raw)
+    )
     return Response(content=data, media_type="application/json")
