@@ -6,11 +6,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.requests import Request
 
 from meetstore.api.client_address import client_address
 from meetstore.config import Settings
-from meetstore.domain.audit import GENESIS, Actor, AuditEntry, chain, chain_breaks
+from meetstore.domain.audit import ACTIONS, GENESIS, Actor, AuditEntry, canonical, chain, chain_breaks, encode
 from meetstore.domain.erasure import Retention
 from meetstore.domain.key_layout import category_folders
 from meetstore.domain.lifecycle_rule import EmptyPrefix, lifecycle_configuration
@@ -40,6 +42,31 @@ def test_an_edit_a_removal_or_a_reordering_shows() -> None:
     assert chain_breaks([linked[0], linked[2], linked[3]]) == [1]
     assert chain_breaks([linked[1], linked[0], linked[2], linked[3]]) == [1, 2]
     assert chain_breaks(linked[2:]) == []  # the oldest entries aged out: the rest still holds
+
+
+TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT | st.datetimes(timezones=st.just(UTC)),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    action=st.sampled_from(ACTIONS),
+    at=st.datetimes(timezones=st.just(UTC)),
+    actor=st.builds(Actor, st.none() | TEXT, st.none() | TEXT),
+    bot_id=st.none() | TEXT,
+    detail=st.dictionaries(TEXT, JSONISH, max_size=4),
+)
+def test_an_encoded_entry_hashes_the_bytes_its_verification_recomputes(
+    action: str, at: datetime, actor: Actor, bot_id: str | None, detail: dict[str, object]
+) -> None:
+    """An entry's JSON is written in parts on the request that issues a URL; the chain is verified
+    by writing the whole document again: the two must be the same bytes, or the chain breaks."""
+    e = AuditEntry(at, action, actor, bot_id, detail)
+    assert encode(e).body == canonical(at, action, actor.as_dict(), bot_id, detail)
+    assert chain_breaks(chain(GENESIS, [encode(e), e])) == []
 
 
 def test_unknown_actions_are_refused() -> None:

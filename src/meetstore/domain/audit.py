@@ -8,6 +8,7 @@ transaction that appends, so two processes appending for one account are seriali
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -96,12 +97,23 @@ class EncodedEntry:
     detail_json: str
 
 
+@functools.lru_cache(maxsize=4096)
+def actor_json(actor: Actor) -> str:
+    """An actor's JSON as stored (one key's requests from one address repeat it: written once)."""
+    return _CANONICAL.encode(actor.as_dict())
+
+
 def encode(e: AuditEntry) -> EncodedEntry:
-    actor = e.actor.as_dict()
-    detail = dict(e.detail)
-    return EncodedEntry(
-        e, canonical(e.at, e.action, actor, e.bot_id, detail), _CANONICAL.encode(actor), _CANONICAL.encode(detail)
+    """The entry's JSON, each part written once: `canonical`'s bytes are the document of sorted
+    keys (action, actor, at, bot_id, detail) around the actor's and the detail's JSON, which the
+    same encoder writes with their keys sorted as it would inside the whole document."""
+    actor = actor_json(e.actor)
+    detail = _CANONICAL.encode(dict(e.detail))
+    body = (
+        f'{{"action":{_CANONICAL.encode(e.action)},"actor":{actor},"at":{_CANONICAL.encode(e.at.isoformat())},'
+        f'"bot_id":{_CANONICAL.encode(e.bot_id)},"detail":{detail}}}'
     )
+    return EncodedEntry(e, body.encode(), actor, detail)
 
 
 @dataclass(frozen=True, slots=True)
