@@ -2,11 +2,12 @@
 ASGI app called in-process (no sockets, no uvicorn): where a request's cost goes, without the
 load generator's noise. Not a figure of `make bench`; a tool for finding what a change costs.
 
-    .venv/bin/python -m bench.route_cost [--requests 4000] [--profile]
+    .venv/bin/python -m bench.route_cost [--requests 4000] [--profile] [--store custom]
 
 The bot's audio goes in through the ingest service, the hand-in and one upload-worker pass (the
-local platform store, SQLite), so the request is answered as a user's would be: the API key and
-the file's location cached after the warm-up.
+local platform store, or with `--store custom` a read_write configuration on a moto server in
+this process; SQLite), so the request is answered as a user's would be: the API key, the file's
+location and the account's S3 client cached after the warm-up.
 """
 
 from __future__ import annotations
@@ -59,7 +60,33 @@ async def _call(app: Any, path: str, auth: bytes) -> int:
     return status
 
 
-async def _measure(requests: int, profile: bool) -> None:
+def _custom_storage(container: Any, account_id: str) -> Any:
+    """A read_write configuration on a moto server started here (its bucket made first)."""
+    import urllib.request
+
+    from moto.server import ThreadedMotoServer
+
+    from meetstore.services.storage_config import StorageConfigInput
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/bench-route", method="PUT")).close()
+    container.storage.put(
+        account_id,
+        StorageConfigInput(
+            bucket_name="bench-route",
+            region="us-east-1",
+            access_key_id=SecretStr("testing"),
+            secret_key=SecretStr("testing"),
+            endpoint_url=endpoint,
+        ),
+    )
+    return server
+
+
+async def _measure(requests: int, profile: bool, store: str) -> None:
     from meetstore.adapters.db.migrate import upgrade
     from meetstore.api.app import create_app, tune_gc_for_serving
     from meetstore.config import Settings
@@ -72,10 +99,12 @@ async def _measure(requests: int, profile: bool) -> None:
         upload_worker=False,
         rate_limit_per_minute=10**9,
         rate_limit_burst=10**9,
+        allow_private_endpoints=True,
     )
     container = build_container(settings)
     upgrade(container.db)
     account = container.accounts.create("bench")
+    moto = _custom_storage(container, account.account_id) if store == "custom" else None
     bot = recording_bot(account.account_id, datetime.now(UTC))
     with container.db.session() as s:
         s.add(bot)
@@ -104,16 +133,21 @@ async def _measure(requests: int, profile: bool) -> None:
             for _ in range(requests):
                 await _call(app, audio, auth)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(os.environ.get("FILTER", ""), 40)
     container.close()
+    if moto is not None:
+        moto.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--profile", action="store_true", help="cProfile get_audio after measuring")
+    parser.add_argument(
+        "--store", choices=("platform", "custom"), default="platform", help="where the bot's audio is written"
+    )
     args = parser.parse_args()
-    asyncio.run(_measure(args.requests, args.profile))
+    asyncio.run(_measure(args.requests, args.profile, args.store))
 
 
 if __name__ == "__main__":
