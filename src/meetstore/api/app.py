@@ -62,6 +62,10 @@ def create_app(container: Container, *, background: list[Hook] | None = None) ->
         version=__version__,
         description="MeetStream-compatible media storage API (custom S3 storage, uploads, presigned fetch).",
         lifespan=lifespan,
+        # meetstore's own metrics (/metrics, Prometheus) and logs are its observability; FastAPI's
+        # OpenTelemetry instrumentation, on by default, would look up OTel's providers in the
+        # environment on every request with none configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     app.state.background_tasks = set()  # tasks a request started and does not wait for

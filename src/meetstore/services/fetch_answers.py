@@ -36,7 +36,13 @@ class Expiry:
 
 def expiry(ttl_s: int) -> Expiry:
     """A URL lifetime, and when it ends (whole seconds, RFC 3339)."""
-    stamp = rfc3339(datetime.fromtimestamp(int(time.time()) + ttl_s, UTC))
+    return _expiry_from(int(time.time()), ttl_s)
+
+
+@functools.lru_cache(maxsize=64)
+def _expiry_from(now_s: int, ttl_s: int) -> Expiry:
+    """Every URL of one lifetime issued within one second ends at the same second: written once."""
+    stamp = rfc3339(datetime.fromtimestamp(now_s + ttl_s, UTC))
     assert stamp is not None
     return Expiry(ttl_s, stamp)
 

@@ -24,15 +24,17 @@ class AuditEvents:
         The account row is locked first, so appends for one account never fork the chain."""
         if not entries:
             return 0
-        # Columns, not the ORM's Account: a busy API process appends several times a second.
-        head = self._s.execute(
+        # Columns through the session's connection, not the ORM's Account nor its execution: a busy
+        # API process appends several times a second, and the flush holds the event loop's GIL.
+        conn = self._s.connection()
+        head = conn.execute(
             select(Account.id, Account.audit_head).where(Account.id == account_id).with_for_update()
         ).first()
         if head is None:
             return 0
         linked = chain(head.audit_head or GENESIS, entries)
         self._insert(account_id, linked)
-        self._s.execute(update(Account).where(Account.id == account_id).values(audit_head=linked[-1].hash))
+        conn.execute(update(Account).where(Account.id == account_id).values(audit_head=linked[-1].hash))
         return len(linked)
 
     def _insert(self, account_id: str, linked: Sequence[ChainedEntry]) -> None:
