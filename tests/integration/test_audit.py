@@ -195,6 +195,21 @@ def test_forwarded_addresses_are_believed_only_from_trusted_proxies(make_server:
     assert other.status_code == 403, other.text
 
 
+def test_entries_with_any_characters_are_stored_and_verified(make_container: Any, backend: str) -> None:
+    """Flushed entries (COPY's text format on PostgreSQL) come back as they were written, and the
+    chain over them holds, whatever their text holds: backslashes, tabs, newlines, quotes, unicode."""
+    container = make_container(backend)
+    account = container.accounts.create("chars").account_id
+    keys = ["plain/key.mp3", "back\\slash\\N", "tab\there", "new\nline\r", 'quote"s', "ünï/日本", "\\N"]
+    for key in keys:
+        container.audit.url_issued(account, "bot-1", "get_audio", "2026-12-06T22:00:00Z", key=key)
+    assert container.audit.flush() == len(keys)
+    stored = [e for e in container.audit_views.export(account, None) if e["action"] == "url.issued"]
+    assert [e["detail"]["key"] for e in stored] == keys
+    assert all(e["bot_id"] == "bot-1" and e["actor"] == {"api_key_id": None, "address": None} for e in stored)
+    assert chain_breaks([entry_of(e) for e in container.audit_views.export(account, None)]) == []
+
+
 def datetime_of(text: str) -> Any:
     from datetime import datetime
 

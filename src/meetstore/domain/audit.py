@@ -118,8 +118,7 @@ def encode(e: AuditEntry) -> EncodedEntry:
 
 @dataclass(frozen=True, slots=True)
 class ChainedEntry:
-    """An entry as stored: what `canonical` covers plus the two hashes (and, for an entry linked
-    here, its actor and detail as JSON)."""
+    """An entry as stored: what `canonical` covers plus the two hashes."""
 
     at: datetime
     action: str
@@ -128,25 +127,30 @@ class ChainedEntry:
     detail: Any
     prev_hash: str
     hash: str
-    actor_json: str = ""
-    detail_json: str = ""
+
+
+def encoded(entries: Iterable[AuditEntry | EncodedEntry]) -> list[EncodedEntry]:
+    return [e if isinstance(e, EncodedEntry) else encode(e) for e in entries]
+
+
+def links(prev_hash: str, entries: Iterable[EncodedEntry]) -> list[str]:
+    """The hash of each entry in the chain after the head `prev_hash`, in order (each entry's own
+    prev_hash is the hash before it)."""
+    out: list[str] = []
+    for e in entries:
+        prev_hash = link(prev_hash, e.body)
+        out.append(prev_hash)
+    return out
 
 
 def chain(prev_hash: str, entries: Iterable[AuditEntry | EncodedEntry]) -> list[ChainedEntry]:
     """`entries` linked after the head `prev_hash`, in order."""
-    out: list[ChainedEntry] = []
-    for item in entries:
-        encoded = item if isinstance(item, EncodedEntry) else encode(item)
-        e = encoded.entry
-        digest = link(prev_hash, encoded.body)
-        out.append(
-            ChainedEntry(
-                e.at, e.action, e.actor.as_dict(), e.bot_id, dict(e.detail), prev_hash, digest,
-                encoded.actor_json, encoded.detail_json,
-            )
-        )  # fmt: skip
-        prev_hash = digest
-    return out
+    items = encoded(entries)
+    hashes = links(prev_hash, items)
+    return [
+        ChainedEntry(e.entry.at, e.entry.action, e.entry.actor.as_dict(), e.entry.bot_id, dict(e.entry.detail), prev, h)
+        for e, prev, h in zip(items, [prev_hash, *hashes], hashes, strict=False)
+    ]
 
 
 def chain_breaks(entries: Iterable[ChainedEntry]) -> list[int]:
