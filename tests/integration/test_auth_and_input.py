@@ -32,6 +32,23 @@ def test_no_header_is_401_and_bad_key_is_403(sqlite_server: RunningServer) -> No
     assert resp.status_code == 401
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/bots/00000000-0000-0000-0000-000000000000/get_audio",
+        "/bots/00000000-0000-0000-0000-000000000000/get_screenshots?limit=0&cursor=" + "x" * 600,
+        "/transcript/00000000-0000-0000-0000-000000000000/get_transcript?raw=maybe",
+        "/bots/00000000-0000-0000-0000-000000000000/get_participants",
+    ],
+)
+def test_fetch_endpoints_authenticate_before_they_judge_the_request(sqlite_server: RunningServer, path: str) -> None:
+    """The fetch endpoints authenticate in their handlers or as a dependency: either way a request
+    without a valid key is 401/403, whatever else it sent."""
+    assert httpx.get(sqlite_server.api + path).status_code == 401
+    bad = httpx.get(sqlite_server.api + path, headers={"Authorization": "Token ms_unknown"})
+    assert bad.status_code == 403 and bad.json()["code"] == "invalid_api_key"
+
+
 def test_revoked_key_is_403(sqlite_server: RunningServer) -> None:
     acct = new_account(sqlite_server)
     sqlite_server.container.accounts.revoke(acct.account_id)

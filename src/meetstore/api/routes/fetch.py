@@ -7,7 +7,10 @@ These are the endpoints clients poll, so each costs no more of the framework tha
 handler authenticates the request itself (`caller`) instead of through FastAPI's dependencies, each
 of which is one more resolution per request, and sends its presenter's model as JSON (`json_body`)
 instead of having FastAPI validate the model it was just built from a second time. The response
-models stay declared for the OpenAPI document.
+models stay declared for the OpenAPI document. The two with query parameters (screenshots'
+`limit` and `cursor`, the transcript's `raw`) authenticate as a dependency: FastAPI validates
+parameters before it calls a handler, and a request without a valid key is answered 401/403
+before anything it sent is judged.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from meetstore.api.deps import caller
+from meetstore.api.deps import AccountDep, ContainerDep, caller
 from meetstore.api.openapi import BotIdPath, Responses, TranscriptIdPath, errors, ok
 from meetstore.api.presenters import fetch as present
 from meetstore.api.presenters.json_body import json_body
@@ -105,12 +108,12 @@ async def get_recording_streams(request: Request, bot_id: BotIdPath) -> Response
 
 @router.get("/bots/{bot_id}/get_screenshots", **_fetch(ScreenshotsOut))
 async def get_screenshots(
-    request: Request,
     bot_id: BotIdPath,
+    account_id: AccountDep,
+    container: ContainerDep,
     limit: int = Query(default=SCREENSHOTS_DEFAULT_LIMIT, ge=1, le=SCREENSHOTS_MAX_LIMIT),
     cursor: str | None = Query(default=None, max_length=512),
 ) -> Response:
-    container, account_id = await caller(request)
     page = await run_in_threadpool(
         functools.partial(container.fetch.screenshots, account_id, bot_id, limit=limit, cursor=cursor)
     )
@@ -164,12 +167,12 @@ async def get_speaker_timeline(request: Request, bot_id: BotIdPath) -> JSONRespo
     responses={**SEGMENTS, **INLINE_OUTCOMES},
 )
 async def get_transcript(
-    request: Request,
     transcript_id: TranscriptIdPath,
+    account_id: AccountDep,
+    container: ContainerDep,
     raw: bool = Query(default=False),
 ) -> Response:
     """The stored transcript, byte for byte: processed segments, or the provider's raw output."""
-    container, account_id = await caller(request)
     data = await run_in_threadpool(
         functools.partial(container.fetch.transcript, account_id, transcript_id, raw=raw)
     )
